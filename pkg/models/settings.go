@@ -1,0 +1,94 @@
+// Package models holds the data source settings and the query model: what a user saves in
+// Grafana, parsed and validated, with errors that name the field and the value.
+package models
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+)
+
+// Defaults for the settings a user may leave empty. README documents them.
+const (
+	DefaultTimeout        = 30 * time.Second
+	DefaultPageSize       = 1000
+	DefaultRowCap         = 50000
+	DefaultMaxConcurrency = 4
+	// MaxRowCap bounds what a user may configure: each row costs a few hundred bytes of memory
+	// per query, and 1,000,000 rows is already a long scan of the API.
+	MaxRowCap = 1000000
+)
+
+// Settings is what the config editor saves: the URL (the data source's standard url), the
+// token in secureJsonData, and the paging and concurrency bounds in jsonData. Timeout, TLS and
+// proxy come from Grafana's standard HTTP settings (jsonData.timeout etc.), read by the SDK.
+type Settings struct {
+	URL            string
+	Token          string
+	Timeout        time.Duration
+	PageSize       int
+	RowCap         int
+	MaxConcurrency int
+}
+
+type settingsJSON struct {
+	Timeout        json.Number `json:"timeout"`
+	PageSize       json.Number `json:"pageSize"`
+	RowCap         json.Number `json:"rowCap"`
+	MaxConcurrency json.Number `json:"maxConcurrency"`
+}
+
+// LoadSettings reads and validates instance settings. Errors name the setting and its value.
+func LoadSettings(s backend.DataSourceInstanceSettings) (Settings, error) {
+	out := Settings{
+		URL:            strings.TrimRight(strings.TrimSpace(s.URL), "/"),
+		Token:          s.DecryptedSecureJSONData["apiToken"],
+		Timeout:        DefaultTimeout,
+		PageSize:       DefaultPageSize,
+		RowCap:         DefaultRowCap,
+		MaxConcurrency: DefaultMaxConcurrency,
+	}
+	if out.URL == "" {
+		return out, fmt.Errorf("URL: the Flows API base URL is empty; set it to the address in front of /api/v1, e.g. https://siem.example.com")
+	}
+	u, err := url.Parse(out.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return out, fmt.Errorf("URL: %q is not an http(s) URL; set it to the address in front of /api/v1, e.g. https://siem.example.com", out.URL)
+	}
+	if len(s.JSONData) > 0 {
+		var raw settingsJSON
+		if err := json.Unmarshal(s.JSONData, &raw); err != nil {
+			return out, fmt.Errorf("jsonData: %v", err)
+		}
+		if err := readPositive("timeout", raw.Timeout, 1, 3600, func(v int) { out.Timeout = time.Duration(v) * time.Second }); err != nil {
+			return out, err
+		}
+		if err := readPositive("pageSize", raw.PageSize, 1, 100000, func(v int) { out.PageSize = v }); err != nil {
+			return out, err
+		}
+		if err := readPositive("rowCap", raw.RowCap, 1, MaxRowCap, func(v int) { out.RowCap = v }); err != nil {
+			return out, err
+		}
+		if err := readPositive("maxConcurrency", raw.MaxConcurrency, 1, 64, func(v int) { out.MaxConcurrency = v }); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// readPositive applies an optional whole-number setting; empty or 0 keeps the default.
+func readPositive(name string, n json.Number, lo, hi int, set func(int)) error {
+	if n == "" || n == "0" {
+		return nil
+	}
+	v, err := n.Int64()
+	if err != nil || v < int64(lo) || v > int64(hi) {
+		return fmt.Errorf("%s: %q must be a whole number from %d to %d", name, n.String(), lo, hi)
+	}
+	set(int(v))
+	return nil
+}

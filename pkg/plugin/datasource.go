@@ -1,0 +1,82 @@
+// Package plugin is the Flows API data source: it turns Grafana queries and time ranges into
+// Flows API calls (through pkg/flowsapi) and the answers into data frames.
+package plugin
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/backend/datasource"
+	"github.com/grafana/grafana-plugin-sdk-go/backend/httpclient"
+	"github.com/grafana/grafana-plugin-sdk-go/backend/instancemgmt"
+
+	"github.com/flowlens/flows-datasource/pkg/flowsapi"
+	"github.com/flowlens/flows-datasource/pkg/models"
+)
+
+// Datasource is one configured Flows API data source.
+type Datasource struct {
+	settings models.Settings
+	// settingsErr is kept rather than failing instance creation, so that Save & test and every
+	// query can say exactly which setting is wrong.
+	settingsErr error
+	httpClient  *http.Client
+	client      *flowsapi.Client
+	handler     backend.QueryDataHandler
+	// now is the clock the time-range rules compare against; tests fix it.
+	now func() time.Time
+}
+
+var (
+	_ backend.QueryDataHandler      = (*Datasource)(nil)
+	_ backend.CheckHealthHandler    = (*Datasource)(nil)
+	_ instancemgmt.InstanceDisposer = (*Datasource)(nil)
+)
+
+// NewDatasource is the instance factory given to datasource.Manage.
+func NewDatasource(ctx context.Context, s backend.DataSourceInstanceSettings) (instancemgmt.Instance, error) {
+	ds := &Datasource{now: time.Now}
+	ds.settings, ds.settingsErr = models.LoadSettings(s)
+	if ds.settingsErr == nil {
+		opts, err := s.HTTPClientOptions(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if opts.Timeouts == nil {
+			t := httpclient.DefaultTimeoutOptions
+			opts.Timeouts = &t
+		}
+		opts.Timeouts.Timeout = ds.settings.Timeout
+		if ds.httpClient, err = httpclient.New(opts); err != nil {
+			return nil, err
+		}
+		ds.client, ds.settingsErr = flowsapi.New(ds.settings.URL, ds.settings.Token, ds.httpClient, ds.settings.MaxConcurrency)
+	}
+	ds.handler = ds.newMux()
+	return ds, nil
+}
+
+func (d *Datasource) newMux() *datasource.QueryTypeMux {
+	mux := datasource.NewQueryTypeMux()
+	mux.Handle(models.QueryTypeFlows, d.serve(d.flowsHandler))
+	mux.Handle(models.QueryTypeTopTalkers, d.serve(d.topTalkersHandler))
+	mux.Handle(models.QueryTypeProtocols, d.serve(d.protocolsHandler))
+	// A query saved without a type, or with one we do not know, goes to the same parser,
+	// which defaults the first and names the second in its error.
+	mux.Handle("", d.serve(d.byParsedType))
+	return mux
+}
+
+// QueryData answers a batch of queries; each query gets its own frames or error.
+func (d *Datasource) QueryData(ctx context.Context, req *backend.QueryDataRequest) (*backend.QueryDataResponse, error) {
+	return d.handler.QueryData(ctx, req)
+}
+
+// Dispose closes idle connections when Grafana replaces this instance (settings changed).
+func (d *Datasource) Dispose() {
+	if d.httpClient != nil {
+		d.httpClient.CloseIdleConnections()
+	}
+}

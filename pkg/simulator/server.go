@@ -1,0 +1,293 @@
+package simulator
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log"
+	"math"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Endpoint paths.
+const (
+	PathFlows      = "/api/v1/flows"
+	PathTopTalkers = "/api/v1/flows/top-talkers"
+	PathProtocols  = "/api/v1/flows/protocols"
+)
+
+// Defaults applied by New to zero Config fields.
+const (
+	DefaultToken          = "demo-token"
+	DefaultSeed           = 1
+	DefaultFlowsPerMinute = 40
+	DefaultHistory        = 24 * time.Hour
+	DefaultMaxLimit       = 1000
+)
+
+// Config configures a Server. Zero values get the defaults.
+type Config struct {
+	Token          string                           // bearer token required on every request; default "demo-token"
+	Seed           int64                            // default 1
+	FlowsPerMinute int                              // mean records per 60 s window; default 40
+	History        time.Duration                    // how far back data exists from now (rolling); default 24h
+	MaxLimit       int                              // server-side cap on limit for /flows and top-talkers; default 1000
+	Latency        time.Duration                    // added to every response
+	Now            func() time.Time                 // clock; default time.Now
+	Idle           func(windowStart time.Time) bool // windows without traffic; nil = none
+	Fault          *Fault                           // injected fault; nil = none
+	Log            io.Writer                        // request log; default os.Stderr (io.Discard silences it)
+}
+
+// Fault is an injected failure, see the package documentation.
+type Fault struct {
+	Status     int           // HTTP status to answer with; default 500
+	RetryAfter time.Duration // if > 0, a Retry-After header (seconds, rounded up)
+	Body       string        // raw body; default {"error":"injected fault"}
+	Malformed  bool          // answer 200 with a truncated JSON body instead
+	Paths      []string      // endpoint paths affected; empty = all
+	Count      int           // only the first Count matching requests fail; 0 = all
+}
+
+// Server is the Flows API simulator; it is an http.Handler.
+type Server struct {
+	cfg Config
+	gen *generator
+	log *log.Logger
+
+	mu    sync.Mutex
+	cache map[int64]*window
+	snap  *snapshot
+
+	faultMu   sync.Mutex
+	fault     *Fault
+	faultHits int
+}
+
+// New returns a Server for cfg, with defaults applied.
+func New(cfg Config) *Server {
+	if cfg.Token == "" {
+		cfg.Token = DefaultToken
+	}
+	if cfg.Seed == 0 {
+		cfg.Seed = DefaultSeed
+	}
+	if cfg.FlowsPerMinute <= 0 {
+		cfg.FlowsPerMinute = DefaultFlowsPerMinute
+	}
+	if cfg.History <= 0 {
+		cfg.History = DefaultHistory
+	}
+	if cfg.MaxLimit <= 0 {
+		cfg.MaxLimit = DefaultMaxLimit
+	}
+	if cfg.Latency < 0 {
+		cfg.Latency = 0
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = os.Stderr
+	}
+	s := &Server{
+		cfg:   cfg,
+		gen:   newGenerator(cfg.Seed, cfg.FlowsPerMinute, cfg.Idle),
+		log:   log.New(cfg.Log, "flows-simulator: ", log.LstdFlags|log.Lmicroseconds),
+		cache: map[int64]*window{},
+	}
+	s.SetFault(cfg.Fault)
+	return s
+}
+
+// SetFault replaces the injected fault (nil removes it) and restarts its Count.
+// It is safe to call while requests are served.
+func (s *Server) SetFault(f *Fault) {
+	var c *Fault
+	if f != nil {
+		cp := *f
+		cp.Paths = append([]string(nil), f.Paths...)
+		c = &cp
+	}
+	s.faultMu.Lock()
+	s.fault, s.faultHits = c, 0
+	s.faultMu.Unlock()
+}
+
+// activeFault returns the fault to apply to a request for path, counting it.
+func (s *Server) activeFault(path string) *Fault {
+	s.faultMu.Lock()
+	defer s.faultMu.Unlock()
+	f := s.fault
+	if f == nil {
+		return nil
+	}
+	if len(f.Paths) > 0 {
+		found := false
+		for _, p := range f.Paths {
+			if p == path {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return nil
+		}
+	}
+	if f.Count > 0 && s.faultHits >= f.Count {
+		return nil
+	}
+	s.faultHits++
+	return f
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	w := &statusWriter{ResponseWriter: rw}
+	defer func() {
+		uri := r.URL.RequestURI()
+		if t := s.cfg.Token; t != "" {
+			uri = strings.ReplaceAll(uri, t, "REDACTED")
+			uri = strings.ReplaceAll(uri, url.QueryEscape(t), "REDACTED")
+		}
+		s.log.Printf("%s %s %d %s", r.Method, uri, w.status, time.Since(start).Round(time.Microsecond))
+	}()
+
+	if d := s.cfg.Latency; d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			w.status = 499 // client went away; nothing is written
+			return
+		}
+	}
+
+	if f := s.activeFault(r.URL.Path); f != nil {
+		writeFault(w, r.URL.Path, f)
+		return
+	}
+
+	var h func(http.ResponseWriter, url.Values, time.Time)
+	switch r.URL.Path {
+	case PathFlows:
+		h = s.handleFlows
+	case PathTopTalkers:
+		h = s.handleTopTalkers
+	case PathProtocols:
+		h = s.handleProtocols
+	default:
+		writeError(w, http.StatusNotFound, "not found: "+r.URL.Path)
+		return
+	}
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		writeError(w, http.StatusMethodNotAllowed, "method not allowed: "+r.Method)
+		return
+	}
+	if msg := s.checkAuth(r); msg != "" {
+		v := `Bearer realm="flows-api"`
+		if msg == "invalid token" {
+			v += `, error="invalid_token"`
+		}
+		w.Header().Set("WWW-Authenticate", v)
+		writeError(w, http.StatusUnauthorized, msg)
+		return
+	}
+	h(w, r.URL.Query(), s.cfg.Now())
+}
+
+func (s *Server) checkAuth(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return "missing bearer token (Authorization: Bearer <token>)"
+	}
+	scheme, tok, ok := strings.Cut(strings.TrimSpace(h), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "authorization scheme must be Bearer"
+	}
+	if subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(s.cfg.Token)) != 1 {
+		return "invalid token"
+	}
+	return ""
+}
+
+func writeFault(w http.ResponseWriter, path string, f *Fault) {
+	if f.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(f.RetryAfter.Seconds())), 10))
+	}
+	status, body := f.Status, f.Body
+	if status == 0 {
+		status = http.StatusInternalServerError
+	}
+	if f.Malformed {
+		status = http.StatusOK
+		if body == "" {
+			switch path {
+			case PathFlows:
+				body = `{"total":4821,"offset":0,"limit":50,"flows":[{"id":"f8d72a0c19e4b3d5","timestamp":17763408`
+			case PathTopTalkers:
+				body = `[{"key":"10.0.0.5","bytes":4823091823,"packets":39210`
+			default:
+				body = `[{"protocol":"TCP","bytes":18390482192,"pack`
+			}
+		}
+	} else if body == "" {
+		body = `{"error":"injected fault"}`
+	}
+	ct := "application/json"
+	if !f.Malformed && !json.Valid([]byte(body)) {
+		ct = http.DetectContentType([]byte(body))
+	}
+	w.Header().Set("Content-Type", ct)
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		status = http.StatusInternalServerError
+		buf.Reset()
+		fmt.Fprintf(&buf, "{\"error\":%q}\n", "encoding response: "+err.Error())
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
