@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
@@ -45,6 +46,9 @@ func newEnv(t *testing.T, cfg simulator.Config) *env {
 	if cfg.Now == nil {
 		cfg.Now = c.Now
 	}
+	if cfg.Log == nil {
+		cfg.Log = io.Discard
+	}
 	sim := simulator.New(cfg)
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
@@ -61,6 +65,9 @@ func newTestDatasource(t *testing.T, url, token string, jsonData map[string]any,
 	t.Helper()
 	raw, _ := json.Marshal(jsonData)
 	inst, err := NewDatasource(context.Background(), backend.DataSourceInstanceSettings{
+		UID:                     "flows-test",
+		Name:                    "Flows API",
+		Type:                    "flowlens-flows-datasource",
 		URL:                     url,
 		JSONData:                raw,
 		DecryptedSecureJSONData: map[string]string{"apiToken": token},

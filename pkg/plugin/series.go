@@ -151,7 +151,12 @@ func buildSeries(flows []flowsapi.Flow, spec seriesSpec) seriesResult {
 	index := make(map[groupKey]int32)
 	var groups []group
 	recGroup := make([]int32, len(flows))
-	minStart, maxStart := spec.from.UnixMilli(), spec.to.UnixMilli()-1
+	// The API selects records by their end (timestamp), so the windows of [from, to] are those
+	// ending inside it; the grid starts from theirs, and reaches any record a server sends
+	// beyond them.
+	windowMs := flowsapi.WindowSize.Milliseconds()
+	minStart := -floorTo(-(spec.from.UnixMilli() - windowMs), windowMs)
+	maxStart := floorTo(spec.to.UnixMilli()-windowMs, windowMs)
 	for i := range flows {
 		f := &flows[i]
 		k := keyOf(f, spec.groupBy)
@@ -209,6 +214,9 @@ func buildSeries(flows []flowsapi.Flow, spec seriesSpec) seriesResult {
 	grid := func(w time.Duration) (int64, int) {
 		wm := w.Milliseconds()
 		first := floorTo(minStart, wm)
+		if maxStart < minStart { // the range holds no whole window
+			return first, 0
+		}
 		return first, int((floorTo(maxStart, wm)-first)/wm) + 1
 	}
 	first, n := grid(width)
@@ -241,12 +249,17 @@ func buildSeries(flows []flowsapi.Flow, spec seriesSpec) seriesResult {
 		out.series[slot].values[b] += metricOf(f, spec.metric)
 	}
 	if spec.unit == "rate" {
-		scale := 1 / width.Seconds()
+		bits := 1.0
 		if spec.metric == "bytes" {
-			scale *= 8 // bits per second
+			bits = 8
 		}
-		for _, s := range out.series {
-			for b := range s.values {
+		for b := range n {
+			// A rate is per second of traffic covered: an edge bucket that holds only some of
+			// its windows inside the range divides by those, so the line does not dip at the edges.
+			lo := max(first+int64(b)*wm, minStart)
+			hi := min(first+int64(b+1)*wm-windowMs, maxStart)
+			scale := bits / (float64((hi-lo)/windowMs+1) * flowsapi.WindowSize.Seconds())
+			for _, s := range out.series {
 				s.values[b] *= scale
 			}
 		}
