@@ -68,7 +68,7 @@ func bucketWidth(interval time.Duration) time.Duration {
 // groupKey identifies a series without building a string per record.
 type groupKey struct {
 	a, b string
-	n   int32
+	n    int32
 }
 
 func keyOf(f *flowsapi.Flow, groupBy string) groupKey {
