@@ -1,0 +1,18 @@
+// force timezone to UTC to allow tests to work regardless of local timezone
+// generally used by snapshots, but can affect specific tests
+process.env.TZ = 'UTC';
+
+const baseConfig = require('./.config/jest.config');
+
+module.exports = {
+  // Jest configuration provided by Grafana scaffolding
+  ...baseConfig,
+  transform: {
+    ...baseConfig.transform,
+    // Some of @grafana/data's dependencies ship only ES modules with an .mjs extension
+    // (d3-color 3.1.1: dist/d3-color.mjs), which the scaffold's `(t|j)sx?` transform does not
+    // match. Compile them to CommonJS with the same swc transformer. Which node_modules get
+    // transformed at all is still decided by the scaffold's transformIgnorePatterns.
+    '^.+\\.mjs$': ['@swc/jest', { jsc: { parser: { syntax: 'ecmascript' } }, module: { type: 'commonjs' } }],
+  },
+};

@@ -1,0 +1,156 @@
+import { DataSourceJsonData } from '@grafana/data';
+import { DataQuery } from '@grafana/schema';
+
+/**
+ * The query model saved in dashboards and parsed by the backend (pkg/models).
+ * docs/query-model.md is the reference: keep the two in step. New fields get defaults,
+ * old fields are never repurposed.
+ */
+
+export type QueryType = 'flows' | 'topTalkers' | 'protocols' | 'variableValues';
+
+export const QUERY_TYPES: readonly QueryType[] = ['flows', 'topTalkers', 'protocols', 'variableValues'];
+
+export type FlowsFormat = 'table' | 'timeseries';
+export type FlowsSort = 'timestamp' | 'bytes' | 'packets';
+export type SortOrder = 'asc' | 'desc';
+export type FlowsMetric = 'bytes' | 'packets' | 'flows';
+/** `rate`: bps / pps / flows per second; `total`: total per bucket. */
+export type FlowsUnit = 'rate' | 'total';
+export type FlowsGroupBy = 'none' | 'protocol' | 'src' | 'dst' | 'pair' | 'dstPort' | 'exporter';
+export type TalkerDim = 'src' | 'dst' | 'pair';
+export type TalkerBy = 'bytes' | 'packets';
+export type VariableKind = 'exporter' | 'srcIp' | 'dstIp' | 'protocol' | 'port';
+
+/**
+ * A filter holds one value or a list (what a multi-value template variable becomes after
+ * interpolation). An empty string or an empty list means "no filter".
+ */
+export type FilterValue = string | string[];
+/** Port and protocol filters may also be numbers (`443`, IANA protocol `6`). */
+export type NumericFilterValue = number | string | Array<number | string>;
+
+/**
+ * Numeric settings accept numbers or numeric strings: a `$limit` variable interpolates to a
+ * string.
+ */
+export type NumberOrString = number | string;
+
+export interface FlowsQuery extends DataQuery {
+  queryType?: QueryType;
+
+  // Filters: apply to every query type.
+  srcIp?: FilterValue;
+  dstIp?: FilterValue;
+  exporter?: FilterValue;
+  port?: NumericFilterValue;
+  protocol?: NumericFilterValue;
+
+  // flows
+  format?: FlowsFormat;
+  // flows table
+  sort?: FlowsSort;
+  order?: SortOrder;
+  /** Rows wanted (flows table, topTalkers, variableValues), ≥ 1. */
+  limit?: NumberOrString;
+
+  // flows timeseries
+  metric?: FlowsMetric;
+  unit?: FlowsUnit;
+  groupBy?: FlowsGroupBy;
+  /** Series kept, ≥ 1. */
+  topN?: NumberOrString;
+  /** Add an "Other" series holding the rest. */
+  other?: boolean;
+
+  // topTalkers
+  dim?: TalkerDim;
+  by?: TalkerBy;
+
+  // variableValues
+  variable?: VariableKind;
+}
+
+/** Filter fields, in the order the editor shows them. */
+export const FILTER_FIELDS = ['srcIp', 'dstIp', 'port', 'protocol', 'exporter'] as const;
+export type FilterField = (typeof FILTER_FIELDS)[number];
+
+/** Defaults of the `flows` table query. */
+export const DEFAULT_FLOWS_TABLE_QUERY: Partial<FlowsQuery> = {
+  queryType: 'flows',
+  format: 'table',
+  sort: 'timestamp',
+  order: 'desc',
+  limit: 100,
+};
+
+/** Defaults of the `flows` time series query. */
+export const DEFAULT_FLOWS_TIMESERIES_QUERY: Partial<FlowsQuery> = {
+  queryType: 'flows',
+  format: 'timeseries',
+  metric: 'bytes',
+  unit: 'rate',
+  groupBy: 'none',
+  topN: 10,
+  other: true,
+};
+
+export const DEFAULT_TOP_TALKERS_QUERY: Partial<FlowsQuery> = {
+  queryType: 'topTalkers',
+  dim: 'src',
+  by: 'bytes',
+  limit: 20,
+};
+
+export const DEFAULT_PROTOCOLS_QUERY: Partial<FlowsQuery> = {
+  queryType: 'protocols',
+};
+
+export const DEFAULT_VARIABLE_QUERY: Partial<FlowsQuery> = {
+  queryType: 'variableValues',
+  variable: 'srcIp',
+  limit: 100,
+};
+
+/** The defaults of each query type (a `flows` query starts as a table). */
+export const DEFAULT_QUERIES: Record<QueryType, Partial<FlowsQuery>> = {
+  flows: DEFAULT_FLOWS_TABLE_QUERY,
+  topTalkers: DEFAULT_TOP_TALKERS_QUERY,
+  protocols: DEFAULT_PROTOCOLS_QUERY,
+  variableValues: DEFAULT_VARIABLE_QUERY,
+};
+
+/** What a new query starts as: `topTalkers`, the backend's default query type. */
+export const DEFAULT_QUERY: Partial<FlowsQuery> = DEFAULT_TOP_TALKERS_QUERY;
+
+/**
+ * Options configured for each data source instance (jsonData). The Flows API base URL is the
+ * data source's standard top-level `url`, not a jsonData field. Empty or 0 means the backend's
+ * default (see DEFAULT_SETTINGS).
+ */
+export interface FlowsDataSourceOptions extends DataSourceJsonData {
+  /**
+   * HTTP timeout in seconds. Stored as `jsonData.timeout`, the key of Grafana's standard HTTP
+   * settings, which the plugin SDK's HTTP client options read.
+   */
+  timeout?: number;
+  /** Rows asked for per /api/v1/flows page. */
+  pageSize?: number;
+  /** Most flow records one query reads before it stops with a warning. */
+  rowCap?: number;
+  /** Most API requests one query runs at once. */
+  maxConcurrency?: number;
+}
+
+/** Backend defaults and bounds (pkg/models/settings.go), shown as placeholders and limits. */
+export const DEFAULT_SETTINGS = {
+  timeout: { default: 30, min: 1, max: 3600 },
+  pageSize: { default: 1000, min: 1, max: 100000 },
+  rowCap: { default: 50000, min: 1, max: 1000000 },
+  maxConcurrency: { default: 4, min: 1, max: 64 },
+} as const;
+
+/** Values sent to the backend only, never returned to the browser. */
+export interface FlowsSecureJsonData {
+  apiToken?: string;
+}
