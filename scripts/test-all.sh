@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what the tests need and runs every test: Go vet and tests (with the race detector,
+# against the Flows API simulator over loopback HTTP), TypeScript typecheck, lint, jest, the
+# production frontend build and the backend build. Needs Node 20+ and Go (see go.mod).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "Installing npm packages (npm ci)"
+npm ci --no-audit --no-fund
+
+step "Downloading Go modules"
+go mod download
+
+step "go vet"
+go vet ./...
+
+step "Go tests (go test -race)"
+go test -race -count=1 ./...
+
+step "TypeScript typecheck"
+npm run typecheck
+
+step "Lint"
+npm run lint
+
+step "Frontend tests (jest)"
+npm run test:ci
+
+step "Frontend production build"
+npm run build
+
+step "Backend build (mage build:linux)"
+go run github.com/magefile/mage -v build:linux
+
+step "Checking dist/"
+node scripts/check-dist.mjs
