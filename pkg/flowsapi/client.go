@@ -73,8 +73,7 @@ func (c *Client) TopTalkers(ctx context.Context, p TopTalkersParams) ([]TopTalke
 // Protocols calls /api/v1/flows/protocols.
 func (c *Client) Protocols(ctx context.Context, windowSecs int64) ([]ProtocolStat, error) {
 	var rows []ProtocolStat
-	v := url.Values{"window_secs": {strconv.FormatInt(windowSecs, 10)}}
-	err := c.get(ctx, ProtocolsPath, v, &rows)
+	err := c.get(ctx, ProtocolsPath, ProtocolsValues(windowSecs), &rows)
 	return rows, err
 }
 

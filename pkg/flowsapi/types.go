@@ -150,6 +150,11 @@ func (p TopTalkersParams) Values() url.Values {
 	return v
 }
 
+// ProtocolsValues are the query parameters of /api/v1/flows/protocols.
+func ProtocolsValues(windowSecs int64) url.Values {
+	return url.Values{"window_secs": {strconv.FormatInt(windowSecs, 10)}}
+}
+
 // RequestString renders a call as shown to users (ExecutedQueryString): path and parameters,
 // never the token, which travels only in the Authorization header.
 func RequestString(path string, v url.Values) string {

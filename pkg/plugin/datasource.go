@@ -18,13 +18,16 @@ import (
 
 // Datasource is one configured Flows API data source.
 type Datasource struct {
-	settings models.Settings
+	// uid and name identify this data source in the drill-down links it puts on frames.
+	uid, name string
+	settings  models.Settings
 	// settingsErr is kept rather than failing instance creation, so that Save & test and every
 	// query can say exactly which setting is wrong.
 	settingsErr error
 	httpClient  *http.Client
 	client      *flowsapi.Client
 	handler     backend.QueryDataHandler
+	resources   backend.CallResourceHandler
 	// now is the clock the time-range rules compare against; tests fix it.
 	now func() time.Time
 }
@@ -32,12 +35,13 @@ type Datasource struct {
 var (
 	_ backend.QueryDataHandler      = (*Datasource)(nil)
 	_ backend.CheckHealthHandler    = (*Datasource)(nil)
+	_ backend.CallResourceHandler   = (*Datasource)(nil)
 	_ instancemgmt.InstanceDisposer = (*Datasource)(nil)
 )
 
 // NewDatasource is the instance factory given to datasource.Manage.
 func NewDatasource(ctx context.Context, s backend.DataSourceInstanceSettings) (instancemgmt.Instance, error) {
-	ds := &Datasource{now: time.Now}
+	ds := &Datasource{uid: s.UID, name: s.Name, now: time.Now}
 	ds.settings, ds.settingsErr = models.LoadSettings(s)
 	if ds.settingsErr == nil {
 		opts, err := s.HTTPClientOptions(ctx)
@@ -55,6 +59,7 @@ func NewDatasource(ctx context.Context, s backend.DataSourceInstanceSettings) (i
 		ds.client, ds.settingsErr = flowsapi.New(ds.settings.URL, ds.settings.Token, ds.httpClient, ds.settings.MaxConcurrency)
 	}
 	ds.handler = ds.newMux()
+	ds.resources = ds.newResourceHandler()
 	return ds, nil
 }
 
@@ -63,6 +68,7 @@ func (d *Datasource) newMux() *datasource.QueryTypeMux {
 	mux.Handle(models.QueryTypeFlows, d.serve(d.flowsHandler))
 	mux.Handle(models.QueryTypeTopTalkers, d.serve(d.topTalkersHandler))
 	mux.Handle(models.QueryTypeProtocols, d.serve(d.protocolsHandler))
+	mux.Handle(models.QueryTypeVariableValues, d.serve(d.variableValuesHandler))
 	// A query saved without a type, or with one we do not know, goes to the same parser,
 	// which defaults the first and names the second in its error.
 	mux.Handle("", d.serve(d.byParsedType))
@@ -72,6 +78,11 @@ func (d *Datasource) newMux() *datasource.QueryTypeMux {
 // QueryData answers a batch of queries; each query gets its own frames or error.
 func (d *Datasource) QueryData(ctx context.Context, req *backend.QueryDataRequest) (*backend.QueryDataResponse, error) {
 	return d.handler.QueryData(ctx, req)
+}
+
+// CallResource serves the editor's resource calls (see resources.go).
+func (d *Datasource) CallResource(ctx context.Context, req *backend.CallResourceRequest, sender backend.CallResourceResponseSender) error {
+	return d.resources.CallResource(ctx, req, sender)
 }
 
 // Dispose closes idle connections when Grafana replaces this instance (settings changed).

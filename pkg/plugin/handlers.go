@@ -1,63 +1,99 @@
 package plugin
 
 import (
+	"time"
+
 	"context"
 	"strings"
 
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
 	"github.com/flowlens/flows-datasource/pkg/flowsapi"
 	"github.com/flowlens/flows-datasource/pkg/models"
 )
 
-// topTalkersHandler answers queryType topTalkers: from /top-talkers when the range ends now and
-// no filter is set, otherwise the same ranking computed from /flows over exactly the range.
-func (d *Datasource) topTalkersHandler(ctx context.Context, r request) (data.Frames, error) {
-	q := r.query
-	if secs, reason := aggregateWindow(r.timeRange, r.now, q.Filters); secs > 0 {
-		p := flowsapi.TopTalkersParams{WindowSecs: secs, By: q.By, Dim: q.Dim, Limit: q.Limit}
+// aggregation is a top-talkers or protocols answer with how it was obtained.
+type aggregation struct {
+	talkers   []flowsapi.TopTalker
+	protocols []flowsapi.ProtocolStat
+	executed  string
+	// computedBecause is set when the answer was computed from /flows, with set the records read.
+	computedBecause string
+	set             *flowSet
+}
+
+// topTalkers ranks talkers from /top-talkers when the range ends now and no filter is set,
+// otherwise computes the same ranking from /flows over exactly the range.
+func (d *Datasource) topTalkers(ctx context.Context, tr backend.TimeRange, now time.Time, f models.Filters, dim, by string, limit int) (*aggregation, error) {
+	if secs, reason := aggregateWindow(tr, now, f); secs > 0 {
+		p := flowsapi.TopTalkersParams{WindowSecs: secs, By: by, Dim: dim, Limit: limit}
 		rows, err := d.client.TopTalkers(ctx, p)
 		if err != nil {
 			return nil, err
 		}
-		return data.Frames{talkersFrame(rows, q.Dim, q.By, r.fromAlert, flowsapi.RequestString(flowsapi.TopTalkersPath, p.Values()))}, nil
+		return &aggregation{talkers: rows, executed: flowsapi.RequestString(flowsapi.TopTalkersPath, p.Values())}, nil
 	} else {
-		set, err := d.fetchFlows(ctx, r.timeRange, q.Filters, "timestamp", "desc", d.settings.RowCap)
+		set, err := d.fetchFlows(ctx, tr, f, "timestamp", "desc", d.settings.RowCap)
 		if err != nil {
 			return nil, err
 		}
-		frame := talkersFrame(talkersFromFlows(set.flows, q.Dim, q.By, q.Limit), q.Dim, q.By, r.fromAlert, strings.Join(set.requests, "\n"))
-		addComputedNotices(frame, r, reason, set, "the top talkers cover only the records read")
-		return data.Frames{frame}, nil
+		return &aggregation{talkers: talkersFromFlows(set.flows, dim, by, limit), executed: strings.Join(set.requests, "\n"), computedBecause: reason, set: set}, nil
 	}
 }
 
-// protocolsHandler answers queryType protocols, by the same rule as top talkers.
-func (d *Datasource) protocolsHandler(ctx context.Context, r request) (data.Frames, error) {
-	q := r.query
-	if secs, reason := aggregateWindow(r.timeRange, r.now, q.Filters); secs > 0 {
+// protocols is /protocols, or the same breakdown computed from /flows, by the same rule.
+func (d *Datasource) protocols(ctx context.Context, tr backend.TimeRange, now time.Time, f models.Filters) (*aggregation, error) {
+	if secs, reason := aggregateWindow(tr, now, f); secs > 0 {
 		rows, err := d.client.Protocols(ctx, secs)
 		if err != nil {
 			return nil, err
 		}
-		executed := flowsapi.RequestString(flowsapi.ProtocolsPath, map[string][]string{"window_secs": {itoa64(secs)}})
-		return data.Frames{protocolsFrame(rows, q.By, r.fromAlert, executed)}, nil
+		return &aggregation{protocols: rows, executed: flowsapi.RequestString(flowsapi.ProtocolsPath, flowsapi.ProtocolsValues(secs))}, nil
 	} else {
-		set, err := d.fetchFlows(ctx, r.timeRange, q.Filters, "timestamp", "desc", d.settings.RowCap)
+		set, err := d.fetchFlows(ctx, tr, f, "timestamp", "desc", d.settings.RowCap)
 		if err != nil {
 			return nil, err
 		}
-		frame := protocolsFrame(protocolsFromFlows(set.flows), q.By, r.fromAlert, strings.Join(set.requests, "\n"))
-		addComputedNotices(frame, r, reason, set, "the protocol totals cover only the records read")
-		return data.Frames{frame}, nil
+		return &aggregation{protocols: protocolsFromFlows(set.flows), executed: strings.Join(set.requests, "\n"), computedBecause: reason, set: set}, nil
 	}
 }
 
-func addComputedNotices(frame *data.Frame, r request, reason string, set *flowSet, consequence string) {
-	addNotice(frame, data.NoticeSeverityInfo, computedNotice(r.timeRange, reason))
-	if set.capped {
-		addNotice(frame, data.NoticeSeverityWarning, cappedNotice(set, consequence))
+// addNotices says on a frame that an aggregation was computed from /flows, and warns when the
+// row cap left it partial.
+func (a *aggregation) addNotices(frame *data.Frame, tr backend.TimeRange, consequence string) {
+	if a.computedBecause == "" {
+		return
 	}
+	addNotice(frame, data.NoticeSeverityInfo, computedNotice(tr, a.computedBecause))
+	if a.set.capped {
+		addNotice(frame, data.NoticeSeverityWarning, cappedNotice(a.set, consequence))
+	}
+}
+
+// topTalkersHandler answers queryType topTalkers.
+func (d *Datasource) topTalkersHandler(ctx context.Context, r request) (data.Frames, error) {
+	q := r.query
+	agg, err := d.topTalkers(ctx, r.timeRange, r.now, q.Filters, q.Dim, q.By, q.Limit)
+	if err != nil {
+		return nil, err
+	}
+	frame := talkersFrame(agg.talkers, q.Dim, q.By, r.fromAlert, agg.executed)
+	d.addDrillDownLinks(frame)
+	agg.addNotices(frame, r.timeRange, "the top talkers cover only the records read")
+	return data.Frames{frame}, nil
+}
+
+// protocolsHandler answers queryType protocols.
+func (d *Datasource) protocolsHandler(ctx context.Context, r request) (data.Frames, error) {
+	q := r.query
+	agg, err := d.protocols(ctx, r.timeRange, r.now, q.Filters)
+	if err != nil {
+		return nil, err
+	}
+	frame := protocolsFrame(agg.protocols, q.By, r.fromAlert, agg.executed)
+	agg.addNotices(frame, r.timeRange, "the protocol totals cover only the records read")
+	return data.Frames{frame}, nil
 }
 
 // flowsHandler answers queryType flows: a table of records, or traffic over time.
@@ -76,6 +112,7 @@ func (d *Datasource) flowsHandler(ctx context.Context, r request) (data.Frames, 
 		return nil, err
 	}
 	frame := flowsTableFrame(set.flows, strings.Join(set.requests, "\n"))
+	d.addDrillDownLinks(frame)
 	if q.Limit > d.settings.RowCap && set.capped {
 		addNotice(frame, data.NoticeSeverityWarning, cappedNotice(set, "the table shows the first rows in the chosen order"))
 	}

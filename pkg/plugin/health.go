@@ -48,8 +48,6 @@ func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequ
 	return &backend.CheckHealthResult{Status: backend.HealthStatusError, Message: msg, JSONDetails: b}, nil
 }
 
-func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
-
 // thousands writes 4821 as 4,821.
 func thousands(n int) string {
 	s := strconv.Itoa(n)

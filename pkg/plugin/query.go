@@ -83,6 +83,8 @@ func (d *Datasource) byParsedType(ctx context.Context, r request) (data.Frames, 
 		return d.flowsHandler(ctx, r)
 	case models.QueryTypeProtocols:
 		return d.protocolsHandler(ctx, r)
+	case models.QueryTypeVariableValues:
+		return d.variableValuesHandler(ctx, r)
 	default:
 		return d.topTalkersHandler(ctx, r)
 	}

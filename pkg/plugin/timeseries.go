@@ -23,6 +23,9 @@ func (d *Datasource) trafficHandler(ctx context.Context, r request) (data.Frames
 		from: r.timeRange.From, to: r.timeRange.To, width: bucketWidth(r.interval), maxPoints: maxSeriesPoints,
 	})
 	frames := seriesFrames(res, q.Metric, q.Unit, strings.Join(set.requests, "\n"))
+	for _, f := range frames {
+		d.addSeriesLinks(f)
+	}
 	first := frames[0]
 	if res.widenedFrom > 0 {
 		addNotice(first, data.NoticeSeverityInfo, fmt.Sprintf(
