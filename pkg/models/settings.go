@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,11 +36,13 @@ type Settings struct {
 	MaxConcurrency int
 }
 
+// settingsJSON holds numbers as text: the config editor saves numbers, provisioning files may
+// hold strings.
 type settingsJSON struct {
-	Timeout        json.Number `json:"timeout"`
-	PageSize       json.Number `json:"pageSize"`
-	RowCap         json.Number `json:"rowCap"`
-	MaxConcurrency json.Number `json:"maxConcurrency"`
+	Timeout        flexValue `json:"timeout"`
+	PageSize       flexValue `json:"pageSize"`
+	RowCap         flexValue `json:"rowCap"`
+	MaxConcurrency flexValue `json:"maxConcurrency"`
 }
 
 // LoadSettings reads and validates instance settings. Errors name the setting and its value.
@@ -81,14 +84,15 @@ func LoadSettings(s backend.DataSourceInstanceSettings) (Settings, error) {
 }
 
 // readPositive applies an optional whole-number setting; empty or 0 keeps the default.
-func readPositive(name string, n json.Number, lo, hi int, set func(int)) error {
-	if n == "" || n == "0" {
+func readPositive(name string, n flexValue, lo, hi int, set func(int)) error {
+	s := strings.TrimSpace(string(n))
+	if s == "" || s == "0" {
 		return nil
 	}
-	v, err := n.Int64()
-	if err != nil || v < int64(lo) || v > int64(hi) {
-		return fmt.Errorf("%s: %q must be a whole number from %d to %d", name, n.String(), lo, hi)
+	v, err := strconv.Atoi(s)
+	if err != nil || v < lo || v > hi {
+		return fmt.Errorf("%s: %q must be a whole number from %d to %d", name, s, lo, hi)
 	}
-	set(int(v))
+	set(v)
 	return nil
 }
