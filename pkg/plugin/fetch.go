@@ -87,7 +87,7 @@ func (d *Datasource) fetchFlows(ctx context.Context, tr backend.TimeRange, f mod
 				set.flows = append(set.flows, fl)
 			}
 		}
-		p := flowsapi.FlowsParams{From: tr.From, To: tr.To, Filter: combos[i], Sort: sortBy, Order: order, Limit: r.PageSize}
+		p := flowsapi.FlowsParams{From: tr.From, To: tr.To, Filter: combos[i], Sort: sortBy, Order: order, Limit: min(d.settings.PageSize, maxRows)}
 		desc := flowsapi.RequestString(flowsapi.FlowsPath, p.Values())
 		if r.Pages > 1 {
 			desc += fmt.Sprintf(" (%d pages by offset)", r.Pages)

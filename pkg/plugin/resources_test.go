@@ -127,6 +127,14 @@ func TestPreviewShowsTheRequestsTheQueryMakes(t *testing.T) {
 			t.Fatalf("%s: preview %s, executed %q", q, raw, executed)
 		}
 	}
+	// For /flows reads the preview names the first page; the executed string adds the page count.
+	for _, q := range []string{`{"queryType":"flows","sort":"bytes","limit":30}`, `{"queryType":"topTalkers","protocol":"icmp"}`} {
+		_, p, raw := ask(q, hour)
+		executed := one(t, ds, lastHour(), q)[0].Meta.ExecutedQueryString
+		if len(p.Requests) != 1 || !strings.HasPrefix(executed, p.Requests[0]) {
+			t.Fatalf("%s: preview %s, executed %q", q, raw, executed)
+		}
+	}
 	status, p, raw := ask(`{"queryType":"topTalkers","srcIp":["10.0.0.5","2001:db8::7"],"protocol":"udp"}`, hour)
 	if status != 200 || len(p.Requests) != 2 || !strings.Contains(p.Requests[1], "src_ip=2001%3Adb8%3A%3A7") ||
 		!strings.Contains(p.Requests[0], "protocol=17") || !slices.ContainsFunc(p.Notes, func(n string) bool { return strings.Contains(n, "filters are set") }) {
