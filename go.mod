@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	github.com/grafana/dataplane/sdata v0.0.9
 	github.com/grafana/grafana-plugin-sdk-go v0.298.0
+	gopkg.in/yaml.v3 v3.0.1
 )
 
 require (

@@ -1,0 +1,70 @@
+# syntax=docker/dockerfile:1
+#
+# Demo images for the Flows API data source. Built by docker-compose.yml
+# (`docker compose up --build`); see docs/provisioning.md.
+#
+# Targets:
+#   frontend         the plugin's frontend (webpack production build) in /src/dist
+#   backend          the plugin's Go backend, gpx_flows_<os>_<arch>, in /src/dist
+#   simulator-build  the Flows API simulator binary
+#   simulator        a small image running the simulator
+#   grafana          Grafana with the plugin in /var/lib/grafana/plugins/flowlens-flows-datasource
+#
+# The Grafana version is pinned: it must satisfy src/plugin.json's
+# dependencies.grafanaDependency and match the @grafana/* packages (13.1.x).
+# pkg/plugin/provisioning_test.go checks both.
+
+# ---------------------------------------------------------------- frontend
+FROM node:20 AS frontend
+WORKDIR /src
+# Dependencies first, so that source edits reuse the npm ci layer.
+COPY package.json package-lock.json ./
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --no-audit --no-fund
+COPY .config/ .config/
+COPY tsconfig.json LICENSE CHANGELOG.md ./
+COPY src/ src/
+RUN npm run build
+
+# ---------------------------------------------------------------- Go builds
+# Cross-compiled on the build machine's platform for the target platform, so
+# that the images also work on arm64 hosts (Grafana looks for
+# gpx_flows_linux_<arch> next to plugin.json).
+FROM --platform=$BUILDPLATFORM golang:1.26.8 AS go-modules
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN --mount=type=cache,target=/go/pkg/mod \
+    go mod download
+
+FROM go-modules AS backend
+ARG TARGETOS=linux
+ARG TARGETARCH=amd64
+COPY pkg/ pkg/
+RUN --mount=type=cache,target=/go/pkg/mod \
+    --mount=type=cache,target=/root/.cache/go-build \
+    CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
+    go build -trimpath -ldflags "-s -w" -o dist/gpx_flows_${TARGETOS}_${TARGETARCH} ./pkg
+
+FROM go-modules AS simulator-build
+ARG TARGETOS=linux
+ARG TARGETARCH=amd64
+COPY pkg/ pkg/
+COPY cmd/ cmd/
+RUN --mount=type=cache,target=/go/pkg/mod \
+    --mount=type=cache,target=/root/.cache/go-build \
+    CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
+    go build -trimpath -ldflags "-s -w" -o /out/flows-simulator ./cmd/flows-simulator
+
+# ---------------------------------------------------------------- simulator
+FROM alpine:3.22 AS simulator
+COPY --from=simulator-build /out/flows-simulator /usr/local/bin/flows-simulator
+USER 65534:65534
+EXPOSE 8080
+# The token comes from FLOWS_API_TOKEN (default demo-token); see -help for the rest.
+ENTRYPOINT ["/usr/local/bin/flows-simulator"]
+CMD ["-listen", "0.0.0.0:8080"]
+
+# ---------------------------------------------------------------- grafana
+FROM grafana/grafana:13.1.3 AS grafana
+COPY --from=frontend --chown=472:0 /src/dist/ /var/lib/grafana/plugins/flowlens-flows-datasource/
+COPY --from=backend --chown=472:0 /src/dist/ /var/lib/grafana/plugins/flowlens-flows-datasource/
