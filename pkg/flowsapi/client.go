@@ -36,7 +36,13 @@ type Client struct {
 	token string
 	http  *http.Client
 	slots chan struct{}
+	share *share
+	// now tells which ranges are closed.
+	now func() time.Time
 }
+
+// SetClock sets the clock that decides which ranges are closed and may be cached.
+func (c *Client) SetClock(now func() time.Time) { c.now = now }
 
 // New returns a client for the API at baseURL (the address in front of /api/v1). hc carries
 // TLS, proxy and timeout settings.
@@ -48,7 +54,7 @@ func New(baseURL, token string, hc *http.Client, maxConcurrency int) (*Client, e
 	if maxConcurrency < 1 {
 		maxConcurrency = 1
 	}
-	return &Client{base: u.String(), token: token, http: hc, slots: make(chan struct{}, maxConcurrency)}, nil
+	return &Client{base: u.String(), token: token, http: hc, slots: make(chan struct{}, maxConcurrency), share: newShare(), now: time.Now}, nil
 }
 
 // BaseURL is the API address the client calls.
@@ -57,7 +63,9 @@ func (c *Client) BaseURL() string { return c.base }
 // Flows fetches one page of /api/v1/flows.
 func (c *Client) Flows(ctx context.Context, p FlowsParams) (*FlowPage, error) {
 	var page FlowPage
-	if err := c.get(ctx, FlowsPath, p.Values(), &page); err != nil {
+	// A range that ended a while ago holds only closed, indexed windows: its pages never change.
+	closed := !p.To.IsZero() && p.To.Before(c.now().Add(-settleTime))
+	if err := c.getShared(ctx, FlowsPath, p.Values(), closed, &page); err != nil {
 		return nil, err
 	}
 	return &page, nil
@@ -66,55 +74,75 @@ func (c *Client) Flows(ctx context.Context, p FlowsParams) (*FlowPage, error) {
 // TopTalkers calls /api/v1/flows/top-talkers.
 func (c *Client) TopTalkers(ctx context.Context, p TopTalkersParams) ([]TopTalker, error) {
 	var rows []TopTalker
-	err := c.get(ctx, TopTalkersPath, p.Values(), &rows)
+	err := c.getShared(ctx, TopTalkersPath, p.Values(), false, &rows)
 	return rows, err
 }
 
 // Protocols calls /api/v1/flows/protocols.
 func (c *Client) Protocols(ctx context.Context, windowSecs int64) ([]ProtocolStat, error) {
 	var rows []ProtocolStat
-	err := c.get(ctx, ProtocolsPath, ProtocolsValues(windowSecs), &rows)
+	err := c.getShared(ctx, ProtocolsPath, ProtocolsValues(windowSecs), false, &rows)
 	return rows, err
 }
 
-func (c *Client) get(ctx context.Context, path string, v url.Values, out any) error {
+// getShared decodes the answer to a GET into out; identical concurrent requests are made once,
+// and answers for closed ranges are reused (see share.go).
+func (c *Client) getShared(ctx context.Context, path string, v url.Values, cacheable bool, out any) error {
 	endpoint := c.base + path
 	target := endpoint
 	if len(v) > 0 {
 		target += "?" + v.Encode()
 	}
+	body, err := c.share.do(target, cacheable, func() ([]byte, error) { return c.get(ctx, endpoint, target) })
+	var re *RequestError
+	if errors.As(err, &re) && re.Kind == KindCanceled && ctx.Err() == nil {
+		// The caller whose request this one joined went away (a panel refreshed); this
+		// caller did not, so it asks for itself.
+		body, err = c.get(ctx, endpoint, target)
+	}
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return &DecodeError{URL: endpoint, Err: err, Snippet: c.redact(snippet(body))}
+	}
+	return nil
+}
+
+// get makes a request, waiting and trying again when the server asks to with Retry-After.
+func (c *Client) get(ctx context.Context, endpoint, target string) ([]byte, error) {
 	for attempt := 0; ; attempt++ {
-		retryAfter, err := c.getOnce(ctx, endpoint, target, out)
+		body, retryAfter, err := c.getOnce(ctx, endpoint, target)
 		if err == nil {
-			return nil
+			return body, nil
 		}
 		if retryAfter <= 0 || retryAfter > maxRetryAfter || attempt >= maxRetries {
-			return err
+			return nil, err
 		}
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < retryAfter {
-			return err
+			return nil, err
 		}
 		select {
 		case <-ctx.Done():
-			return err
+			return nil, err
 		case <-time.After(retryAfter):
 		}
 	}
 }
 
-// getOnce makes one request. It returns the server's Retry-After when the answer was 429 or
-// 503 with that header, so that get can wait and try again.
-func (c *Client) getOnce(ctx context.Context, endpoint, target string, out any) (time.Duration, error) {
+// getOnce makes one request and returns the body of a 200. It returns the server's Retry-After
+// when the answer was 429 or 503 with that header, so that get can wait and try again.
+func (c *Client) getOnce(ctx context.Context, endpoint, target string) ([]byte, time.Duration, error) {
 	select {
 	case c.slots <- struct{}{}:
 	case <-ctx.Done():
-		return 0, &RequestError{Kind: KindCanceled, URL: endpoint, Err: ctx.Err()}
+		return nil, 0, &RequestError{Kind: KindCanceled, URL: endpoint, Err: ctx.Err()}
 	}
 	defer func() { <-c.slots }()
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
-		return 0, &RequestError{Kind: KindOther, URL: endpoint, Err: err}
+		return nil, 0, &RequestError{Kind: KindOther, URL: endpoint, Err: err}
 	}
 	req.Header.Set("Accept", "application/json")
 	if c.token != "" {
@@ -122,7 +150,7 @@ func (c *Client) getOnce(ctx context.Context, endpoint, target string, out any) 
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return 0, classify(endpoint, err)
+		return nil, 0, classify(endpoint, err)
 	}
 	defer resp.Body.Close()
 
@@ -135,21 +163,18 @@ func (c *Client) getOnce(ctx context.Context, endpoint, target string, out any) 
 			RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After")),
 		}
 		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
-			return apiErr.RetryAfter, apiErr
+			return nil, apiErr.RetryAfter, apiErr
 		}
-		return 0, apiErr
+		return nil, 0, apiErr
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
-		return 0, classify(endpoint, err)
+		return nil, 0, classify(endpoint, err)
 	}
 	if len(body) > maxBody {
-		return 0, &DecodeError{URL: endpoint, Err: fmt.Errorf("response larger than %d MB", maxBody>>20)}
+		return nil, 0, &DecodeError{URL: endpoint, Err: fmt.Errorf("response larger than %d MB", maxBody>>20)}
 	}
-	if err := json.Unmarshal(body, out); err != nil {
-		return 0, &DecodeError{URL: endpoint, Err: err, Snippet: c.redact(snippet(body))}
-	}
-	return 0, nil
+	return body, 0, nil
 }
 
 // redact removes the token from text a server sent back, in case it echoes the request.

@@ -57,6 +57,9 @@ func NewDatasource(ctx context.Context, s backend.DataSourceInstanceSettings) (i
 			return nil, err
 		}
 		ds.client, ds.settingsErr = flowsapi.New(ds.settings.URL, ds.settings.Token, ds.httpClient, ds.settings.MaxConcurrency)
+		if ds.client != nil {
+			ds.client.SetClock(func() time.Time { return ds.now() })
+		}
 	}
 	ds.handler = ds.newMux()
 	ds.resources = ds.newResourceHandler()
