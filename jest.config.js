@@ -2,11 +2,18 @@
 // generally used by snapshots, but can affect specific tests
 process.env.TZ = 'UTC';
 
+const path = require('path');
+
 const baseConfig = require('./.config/jest.config');
+const { grafanaESModules, nodeModulesToTransform } = require('./.config/jest/utils');
 
 module.exports = {
   // Jest configuration provided by Grafana scaffolding
   ...baseConfig,
+  moduleNameMapper: {
+    ...baseConfig.moduleNameMapper,
+    'react-inlinesvg': path.resolve(__dirname, 'jest', 'react-inlinesvg.tsx'),
+  },
   transform: {
     ...baseConfig.transform,
     // Some of @grafana/data's dependencies ship only ES modules with an .mjs extension
@@ -15,4 +22,6 @@ module.exports = {
     // transformed at all is still decided by the scaffold's transformIgnorePatterns.
     '^.+\\.mjs$': ['@swc/jest', { jsc: { parser: { syntax: 'ecmascript' } }, module: { type: 'commonjs' } }],
   },
+  // @grafana/plugin-ui's CommonJS build requires a few packages that ship only ES modules.
+  transformIgnorePatterns: [nodeModulesToTransform([...grafanaESModules, '@marcbachmann/cel-js', 'acorn-typescript'])],
 };

@@ -1,119 +1,177 @@
-import { CoreApp, DataSourceInstanceSettings, ScopedVars } from '@grafana/data';
-import { DataSourceWithBackend, getTemplateSrv } from '@grafana/runtime';
-
 import {
-  DEFAULT_QUERY,
+  AdHocVariableFilter,
+  CoreApp,
+  createDataFrame,
+  DataFrame,
+  DataQueryRequest,
+  DataQueryResponse,
+  DataSourceGetTagKeysOptions,
+  DataSourceGetTagValuesOptions,
+  DataSourceInstanceSettings,
+  getDefaultTimeRange,
+  MetricFindValue,
+  ScopedVars,
+} from '@grafana/data';
+import { DataSourceWithBackend, getTemplateSrv, isExpressionReference } from '@grafana/runtime';
+import { map, Observable, of } from 'rxjs';
+
+import { AD_HOC_KEYS, applyAdHocFilters, interpolateQuery } from './templating';
+import {
+  DEFAULT_ALERTING_QUERY,
+  DEFAULT_PANEL_QUERY,
+  editorKind,
   FILTER_FIELDS,
   FlowsDataSourceOptions,
   FlowsQuery,
-  NumberOrString,
-  NumericFilterValue,
+  QUERY_TYPES,
+  withDefaults,
 } from './types';
+import { FlowsVariableSupport } from './variables';
 
-/** Scalar string fields of the query model that a template variable may fill. */
-const STRING_FIELDS = ['format', 'sort', 'order', 'metric', 'unit', 'groupBy', 'dim', 'by', 'variable'] as const;
-/** Numeric fields: numbers, or strings such as `$limit`. */
-const NUMBER_FIELDS = ['limit', 'topN'] as const;
+/** Most values an ad-hoc filter lists: the backend reads a time-bounded top N, never a full scan. */
+export const TAG_VALUES_LIMIT = 100;
 
-/**
- * Joins the values of a multi-value variable with a character no IP, port or protocol holds,
- * so the interpolated text can be split back into a list.
- */
-const LIST_SEPARATOR = '\u001f';
+/** The body of the backend's `POST preview` resource. */
+export interface PreviewRequest {
+  query: FlowsQuery;
+  from: number;
+  to: number;
+  intervalMs: number;
+}
 
-function formatAsList(value: unknown): string {
-  if (Array.isArray(value)) {
-    return value.map((v) => String(v)).join(LIST_SEPARATOR);
-  }
-  return value === undefined || value === null ? '' : String(value);
+/** What the backend's `POST preview` answers: the requests a query makes for the range. */
+export interface PreviewResponse {
+  requests: string[];
+  notes?: string[];
 }
 
 export class DataSource extends DataSourceWithBackend<FlowsQuery, FlowsDataSourceOptions> {
   constructor(instanceSettings: DataSourceInstanceSettings<FlowsDataSourceOptions>) {
     super(instanceSettings);
+    this.variables = new FlowsVariableSupport(this);
   }
 
-  getDefaultQuery(_: CoreApp): Partial<FlowsQuery> {
-    return DEFAULT_QUERY;
+  /** Alert rules start with top talkers; panels with traffic over time by protocol. */
+  getDefaultQuery(app: CoreApp): Partial<FlowsQuery> {
+    return app === CoreApp.UnifiedAlerting ? { ...DEFAULT_ALERTING_QUERY } : { ...DEFAULT_PANEL_QUERY };
   }
 
-  /** Hidden queries are not run. */
+  /** Hidden queries and queries without a known query type are not run. */
   filterQuery(query: FlowsQuery): boolean {
-    return !query.hide;
+    if (query.hide) {
+      return false;
+    }
+    return query.queryType !== undefined && (QUERY_TYPES as readonly string[]).includes(query.queryType);
+  }
+
+  /** One line describing a query, e.g. "Top talkers: src by bytes, top 20, protocol=tcp". */
+  getQueryDisplayText(query: FlowsQuery): string {
+    const q = withDefaults(query);
+    let text: string;
+    switch (editorKind(q)) {
+      case 'timeseries': {
+        const grouped =
+          q.groupBy && q.groupBy !== 'none' ? ` by ${q.groupBy}, top ${q.topN}${q.other ? ' + Other' : ''}` : '';
+        text = `Traffic over time: ${q.metric} ${q.unit}${grouped}`;
+        break;
+      }
+      case 'topTalkers':
+        text = `Top talkers: ${q.dim} by ${q.by}, top ${q.limit}`;
+        break;
+      case 'protocols':
+        text = 'Protocols';
+        break;
+      case 'table':
+        text = `Flows table: ${q.limit} rows by ${q.sort} ${q.order}`;
+        break;
+      default:
+        text = `Variable values: ${q.variable}, ${q.limit} at most`;
+    }
+    const filters = FILTER_FIELDS.flatMap((field) => {
+      const value = q[field];
+      const items = (Array.isArray(value) ? value : [value]).filter((v) => v !== undefined && v !== null && v !== '');
+      return items.length ? [`${field}=${items.join('|')}`] : [];
+    });
+    return filters.length ? `${text}${text.includes(':') ? ', ' : ': '}${filters.join(', ')}` : text;
   }
 
   /**
-   * Replaces template variables in every string field. A filter holding a multi-value
-   * variable becomes a list of values (the backend sends one request per value); empty values
-   * are dropped, so an empty result means "no filter".
+   * Replaces template variables in every field and applies ad-hoc filters. A filter holding a
+   * multi-value variable becomes a list (the backend sends one request per value); "All" and
+   * empty values mean no filter; numeric fields that interpolate to whole numbers become numbers.
    */
-  applyTemplateVariables(query: FlowsQuery, scopedVars: ScopedVars): FlowsQuery {
-    const templateSrv = getTemplateSrv();
-    // Only the fields below change; everything else (refId, datasource, unknown fields) is kept.
-    const changes: Record<string, unknown> = {};
-
-    for (const field of STRING_FIELDS) {
-      const value = query[field];
-      if (typeof value === 'string') {
-        // The backend validates the result against the allowed values.
-        changes[field] = templateSrv.replace(value, scopedVars);
-      }
-    }
-
-    for (const field of NUMBER_FIELDS) {
-      const value = query[field];
-      if (typeof value === 'string') {
-        changes[field] = interpolateNumber(templateSrv.replace(value, scopedVars));
-      }
-    }
-
-    for (const field of FILTER_FIELDS) {
-      const value = query[field];
-      if (value !== undefined) {
-        changes[field] = interpolateFilter(value, (text) => templateSrv.replace(text, scopedVars, formatAsList));
-      }
-    }
-
-    return { ...query, ...changes };
+  applyTemplateVariables(query: FlowsQuery, scopedVars: ScopedVars, filters?: AdHocVariableFilter[]): FlowsQuery {
+    return applyAdHocFilters(interpolateQuery(query, scopedVars, getTemplateSrv()), filters).query;
   }
 
-  interpolateVariablesInQueries(queries: FlowsQuery[], scopedVars: ScopedVars): FlowsQuery[] {
-    return queries.map((q) => ({ ...this.applyTemplateVariables(q, scopedVars), datasource: this.getRef() }));
-  }
-}
-
-/** A whole number stays a number; anything else is left for the backend to reject by name. */
-function interpolateNumber(text: string): NumberOrString {
-  const trimmed = text.trim();
-  return /^\d+$/.test(trimmed) ? Number(trimmed) : text;
-}
-
-/**
- * Interpolates a filter (a value or a list). A single value that stays a single value keeps
- * its shape; one that expands to several values becomes a list.
- */
-function interpolateFilter(value: NumericFilterValue, replace: (text: string) => string): NumericFilterValue {
-  const items = Array.isArray(value) ? value : [value];
-  const out: Array<number | string> = [];
-  for (const item of items) {
-    if (typeof item === 'number') {
-      out.push(item);
-      continue;
+  /**
+   * Runs queries in the backend. A query that an ad-hoc filter contradicts (the panel filters
+   * src 10.0.0.5, the dashboard src 10.0.0.6) can match nothing: it is answered here with an
+   * empty frame and a notice saying why, instead of reading data the panel excludes.
+   */
+  query(request: DataQueryRequest<FlowsQuery>): Observable<DataQueryResponse> {
+    if (!request.filters?.length) {
+      return super.query(request);
     }
-    for (const part of replace(item).split(LIST_SEPARATOR)) {
-      const trimmed = part.trim();
-      if (trimmed !== '') {
-        out.push(trimmed);
+    const empty: DataFrame[] = [];
+    const targets = request.targets.filter((target) => {
+      if (isExpressionReference(target.datasource)) {
+        return true; // server-side expressions are Grafana's, not flow queries
       }
+      const { conflict } = applyAdHocFilters(
+        interpolateQuery(target, request.scopedVars, getTemplateSrv()),
+        request.filters
+      );
+      if (conflict) {
+        empty.push(
+          createDataFrame({
+            refId: target.refId,
+            fields: [],
+            meta: { notices: [{ severity: 'info', text: conflict }] },
+          })
+        );
+      }
+      return !conflict;
+    });
+    if (empty.length === 0) {
+      return super.query(request);
     }
+    if (targets.length === 0) {
+      return of({ data: empty });
+    }
+    return super.query({ ...request, targets }).pipe(map((rsp) => ({ ...rsp, data: [...rsp.data, ...empty] })));
   }
-  if (!Array.isArray(value)) {
-    if (out.length === 0) {
-      return '';
-    }
-    if (out.length === 1) {
-      return out[0];
-    }
+
+  interpolateVariablesInQueries(
+    queries: FlowsQuery[],
+    scopedVars: ScopedVars,
+    filters?: AdHocVariableFilter[]
+  ): FlowsQuery[] {
+    return queries.map((q) => ({ ...this.applyTemplateVariables(q, scopedVars, filters), datasource: this.getRef() }));
   }
-  return out;
+
+  /** Ad-hoc filter keys, in user terms. */
+  async getTagKeys(_?: DataSourceGetTagKeysOptions<FlowsQuery>): Promise<MetricFindValue[]> {
+    return AD_HOC_KEYS.map(({ key, text }) => ({ text, value: key }));
+  }
+
+  /**
+   * Ad-hoc filter values: the busiest values of the dashboard's time range, from the backend
+   * (a bounded top N, never a full scan). Text may carry a host name; the value is the address.
+   */
+  async getTagValues(options: DataSourceGetTagValuesOptions<FlowsQuery>): Promise<MetricFindValue[]> {
+    const range = options.timeRange ?? getDefaultTimeRange();
+    const values = await this.getResource<MetricFindValue[]>('tag-values', {
+      key: options.key,
+      from: range.from.valueOf(),
+      to: range.to.valueOf(),
+      limit: TAG_VALUES_LIMIT,
+    });
+    return values ?? [];
+  }
+
+  /** Asks the backend which requests a query makes for a range (the editor's "Requests"). */
+  preview(body: PreviewRequest): Promise<PreviewResponse> {
+    return this.postResource<PreviewResponse>('preview', body, { showErrorAlert: false });
+  }
 }

@@ -120,7 +120,60 @@ export const DEFAULT_QUERIES: Record<QueryType, Partial<FlowsQuery>> = {
   variableValues: DEFAULT_VARIABLE_QUERY,
 };
 
-/** What a new query starts as: `topTalkers`, the backend's default query type. */
+/**
+ * What the editor offers as query types. `flows` is two of them: a table of records, or traffic
+ * over time (`format: timeseries`).
+ */
+export type EditorKind = 'timeseries' | 'topTalkers' | 'protocols' | 'table' | 'variableValues';
+
+/** The editor kind of a saved query; a `flows` query without `format` is a table (the backend's default). */
+export function editorKind(query: Partial<FlowsQuery>): EditorKind {
+  switch (query.queryType) {
+    case 'flows':
+      return query.format === 'timeseries' ? 'timeseries' : 'table';
+    case 'protocols':
+    case 'variableValues':
+      return query.queryType;
+    default:
+      // no queryType: the backend treats it as topTalkers
+      return 'topTalkers';
+  }
+}
+
+/** The defaults of each editor kind. */
+export const DEFAULTS_BY_KIND: Record<EditorKind, Partial<FlowsQuery>> = {
+  timeseries: DEFAULT_FLOWS_TIMESERIES_QUERY,
+  topTalkers: DEFAULT_TOP_TALKERS_QUERY,
+  protocols: DEFAULT_PROTOCOLS_QUERY,
+  table: DEFAULT_FLOWS_TABLE_QUERY,
+  variableValues: DEFAULT_VARIABLE_QUERY,
+};
+
+/**
+ * A query with the defaults of its kind filled in where it has no value. Nothing is dropped:
+ * fields of other kinds and unknown fields are kept as they are.
+ */
+export function withDefaults<T extends Partial<FlowsQuery>>(query: T): T {
+  const defaults = DEFAULTS_BY_KIND[editorKind(query)];
+  const out: Record<string, unknown> = { ...query };
+  for (const [key, value] of Object.entries(defaults)) {
+    if (out[key] === undefined || out[key] === null || out[key] === '') {
+      out[key] = value;
+    }
+  }
+  return out as T;
+}
+
+/** What a new panel query starts as: traffic over time, bits per second by protocol. */
+export const DEFAULT_PANEL_QUERY: Partial<FlowsQuery> = {
+  ...DEFAULT_FLOWS_TIMESERIES_QUERY,
+  groupBy: 'protocol',
+};
+
+/** What a new alert rule query starts as: top talkers by bytes, one alert instance per source. */
+export const DEFAULT_ALERTING_QUERY: Partial<FlowsQuery> = DEFAULT_TOP_TALKERS_QUERY;
+
+/** The query type the backend assumes when a query has none. */
 export const DEFAULT_QUERY: Partial<FlowsQuery> = DEFAULT_TOP_TALKERS_QUERY;
 
 /**

@@ -1,9 +1,10 @@
 import React, { useState } from 'react';
-import { render, screen } from '@testing-library/react';
+import { render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { DataSourceSettings } from '@grafana/data';
 
 import { ConfigEditor } from './ConfigEditor';
+import { DataSource } from '../datasource';
 import { FlowsDataSourceOptions, FlowsSecureJsonData } from '../types';
 
 type Settings = DataSourceSettings<FlowsDataSourceOptions, FlowsSecureJsonData>;
@@ -47,9 +48,9 @@ function renderEditor(initial: Settings) {
       />
     );
   }
-  render(<Harness />);
+  const { unmount } = render(<Harness />);
   const last = (): Settings => onOptionsChange.mock.calls[onOptionsChange.mock.calls.length - 1][0];
-  return { onOptionsChange, last };
+  return { onOptionsChange, last, unmount };
 }
 
 describe('ConfigEditor', () => {
@@ -57,9 +58,8 @@ describe('ConfigEditor', () => {
     const initial = makeOptions({ jsonData: { rowCap: 1000 } });
     const { onOptionsChange, last } = renderEditor(initial);
 
-    await userEvent.type(screen.getByLabelText(/API token/), 's3cr3t-token');
+    await userEvent.type(screen.getByLabelText('API token'), 's3cr3t-token');
 
-    expect(onOptionsChange).toHaveBeenCalledTimes('s3cr3t-token'.length);
     expect(last().secureJsonData).toEqual({ apiToken: 's3cr3t-token' });
     expect(last().jsonData).toEqual({ rowCap: 1000 });
     for (const [options] of onOptionsChange.mock.calls) {
@@ -68,10 +68,29 @@ describe('ConfigEditor', () => {
     }
   });
 
+  it('never renders a saved token back: Grafana returns only "configured"', async () => {
+    const { last, unmount } = renderEditor(makeOptions());
+    await userEvent.type(screen.getByLabelText('API token'), 's3cr3t-token');
+    const saved = last();
+    unmount();
+
+    // What Grafana hands the editor after "Save": secureJsonFields, never secureJsonData.
+    const { container } = render(
+      <ConfigEditor
+        options={{ ...saved, secureJsonData: undefined, secureJsonFields: { apiToken: true } }}
+        onOptionsChange={jest.fn()}
+      />
+    );
+
+    expect(container.innerHTML).not.toContain('s3cr3t');
+    expect(within(container).getByLabelText('API token')).toHaveValue('configured');
+    expect(JSON.stringify(saved.jsonData)).not.toContain('s3cr3t');
+  });
+
   it('shows a configured token as "configured" and resets it', async () => {
     const { last } = renderEditor(makeOptions({ secureJsonFields: { apiToken: true } }));
 
-    const input = screen.getByLabelText(/API token/);
+    const input = screen.getByLabelText('API token');
     expect(input).toBeDisabled();
     expect(input).toHaveValue('configured');
 
@@ -79,13 +98,13 @@ describe('ConfigEditor', () => {
 
     expect(last().secureJsonFields.apiToken).toBe(false);
     expect(last().secureJsonData?.apiToken).toBe('');
-    expect(screen.getByLabelText(/API token/)).toBeEnabled();
+    expect(screen.getByLabelText('API token')).toBeEnabled();
   });
 
   it('stores the URL as the data source URL, not in jsonData', async () => {
     const { last } = renderEditor(makeOptions());
 
-    await userEvent.type(screen.getByLabelText(/URL/), 'http://127.0.0.1:8080');
+    await userEvent.type(screen.getByRole('textbox', { name: 'Data source connection URL' }), 'http://127.0.0.1:8080');
 
     expect(last().url).toBe('http://127.0.0.1:8080');
     expect(last().jsonData).toEqual({});
@@ -95,16 +114,33 @@ describe('ConfigEditor', () => {
   it('stores limits as numbers in jsonData and clears them back to the default', async () => {
     const { last } = renderEditor(makeOptions());
 
-    const rowCap = screen.getByLabelText(/Row cap/);
+    const rowCap = screen.getByLabelText('Row cap');
     expect(rowCap).toHaveAttribute('placeholder', '50000');
     await userEvent.type(rowCap, '2500');
     expect(last().jsonData.rowCap).toBe(2500);
 
-    await userEvent.type(screen.getByLabelText(/Timeout/), '15');
-    expect(last().jsonData).toEqual({ rowCap: 2500, timeout: 15 });
+    await userEvent.type(screen.getByLabelText('Timeout (s)'), '15');
+    await userEvent.type(screen.getByLabelText('Page size'), '500');
+    await userEvent.type(screen.getByLabelText('Max concurrency'), '8');
+    expect(last().jsonData).toEqual({ rowCap: 2500, timeout: 15, pageSize: 500, maxConcurrency: 8 });
 
     await userEvent.clear(rowCap);
     expect(last().jsonData.rowCap).toBeUndefined();
     expect(last().jsonData.timeout).toBe(15);
+  });
+
+  it("configures TLS through Grafana's standard settings", async () => {
+    const { last } = renderEditor(makeOptions());
+
+    await userEvent.click(screen.getByLabelText(/Skip TLS certificate validation/i));
+    expect(last().jsonData).toMatchObject({ tlsSkipVerify: true });
+
+    await userEvent.click(screen.getByLabelText(/Add self-signed certificate/i));
+    expect(last().jsonData).toMatchObject({ tlsAuthWithCACert: true });
+  });
+
+  it('leaves "Save & test" to Grafana: the health check message and details are shown as the backend sends them', () => {
+    // DataSourceWithBackend.testDatasource calls the backend's CheckHealth; the plugin does not override it
+    expect(Object.prototype.hasOwnProperty.call(DataSource.prototype, 'testDatasource')).toBe(false);
   });
 });

@@ -1,99 +1,443 @@
-import React from 'react';
-import { render, screen } from '@testing-library/react';
+import React, { useState } from 'react';
+import { act, render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { CoreApp } from '@grafana/data';
+import { CoreApp, dateTime, LoadingState, PanelData } from '@grafana/data';
 
-import { QueryEditor, Props } from './QueryEditor';
+import { QueryEditor } from './QueryEditor';
 import { DataSource } from '../datasource';
+import { makeDataSource, setTemplateVariables } from '../testing';
 import { FlowsQuery } from '../types';
 
-function renderEditor(query: FlowsQuery, app?: CoreApp) {
-  const onChange = jest.fn();
-  const onRunQuery = jest.fn();
-  const props: Props = {
-    datasource: {} as DataSource,
-    query,
-    onChange,
-    onRunQuery,
-    app,
-  };
-  render(<QueryEditor {...props} />);
-  return { onChange, onRunQuery };
+const range = {
+  from: dateTime(1_700_000_000_000),
+  to: dateTime(1_700_003_600_000),
+  raw: { from: 'now-1h', to: 'now' },
+};
+
+interface Options {
+  app?: CoreApp;
+  datasource?: DataSource;
+  data?: PanelData;
 }
 
-describe('QueryEditor', () => {
-  it('switches to Protocols, keeping filters and unknown fields, and runs the query', async () => {
-    const query = { refId: 'A', queryType: 'topTalkers', dim: 'dst', srcIp: '10.0.0.5', future: 1 } as FlowsQuery;
-    const { onChange, onRunQuery } = renderEditor(query);
+/** Renders the editor as Grafana does: the query held in state, every change fed back. */
+function renderEditor(initial: FlowsQuery, { app, datasource = makeDataSource(), data }: Options = {}) {
+  const onChange = jest.fn();
+  const onRunQuery = jest.fn();
+  function Harness() {
+    const [query, setQuery] = useState(initial);
+    return (
+      <QueryEditor
+        datasource={datasource}
+        query={query}
+        range={range}
+        data={data}
+        app={app}
+        onRunQuery={onRunQuery}
+        onChange={(next) => {
+          onChange(next);
+          setQuery(next);
+        }}
+      />
+    );
+  }
+  render(<Harness />);
+  const last = (): FlowsQuery => onChange.mock.calls[onChange.mock.calls.length - 1][0];
+  return { onChange, onRunQuery, last, datasource };
+}
+
+const field = (label: string) => screen.getByRole('textbox', { name: label });
+
+/** Types into a text field and leaves it, as a user does. */
+async function typeAndLeave(label: string, text: string) {
+  await userEvent.clear(field(label));
+  await userEvent.type(field(label), text);
+  await userEvent.tab();
+}
+
+async function pick(comboboxLabel: string, option: string) {
+  await userEvent.click(screen.getByRole('combobox', { name: comboboxLabel }));
+  await userEvent.click(await screen.findByRole('option', { name: new RegExp(`^${option}`) }));
+}
+
+beforeEach(() => setTemplateVariables({}));
+
+describe('QueryEditor: query types', () => {
+  it('offers the four query types in user terms, and switching keeps filters and unknown fields', async () => {
+    const query = {
+      refId: 'A',
+      queryType: 'topTalkers',
+      dim: 'dst',
+      srcIp: '10.0.0.5',
+      future: { x: 1 },
+    } as FlowsQuery;
+    const { onChange, onRunQuery, last } = renderEditor(query);
+
+    const types = within(screen.getByRole('radiogroup', { name: 'Query type' }))
+      .getAllByRole('radio')
+      .map((r) => r.getAttribute('aria-label') ?? r.closest('div')?.textContent);
+    expect(screen.getByRole('radio', { name: 'Traffic over time' })).toBeInTheDocument();
+    expect(screen.getByRole('radio', { name: 'Flows table' })).toBeInTheDocument();
+    expect(types).toHaveLength(4);
 
     await userEvent.click(screen.getByRole('radio', { name: 'Protocols' }));
 
     expect(onChange).toHaveBeenCalledTimes(1);
-    expect(onChange.mock.calls[0][0]).toMatchObject({
+    expect(last()).toEqual({
       refId: 'A',
       queryType: 'protocols',
+      dim: 'dst',
+      by: 'bytes',
+      limit: 20,
       srcIp: '10.0.0.5',
-      future: 1,
+      future: { x: 1 },
+    });
+    expect(onRunQuery).toHaveBeenCalledTimes(1);
+    expect(screen.queryByRole('radio', { name: 'Pair' })).not.toBeInTheDocument();
+  });
+
+  it('builds a traffic over time query: metric, unit, group by, top N and Other', async () => {
+    const { onRunQuery, last } = renderEditor({ refId: 'A', queryType: 'topTalkers' });
+
+    await userEvent.click(screen.getByRole('radio', { name: 'Traffic over time' }));
+    expect(last()).toMatchObject({
+      queryType: 'flows',
+      format: 'timeseries',
+      metric: 'bytes',
+      unit: 'rate',
+      groupBy: 'none',
+    });
+    // nothing to rank without a grouping
+    expect(screen.queryByRole('textbox', { name: 'Top N' })).not.toBeInTheDocument();
+
+    await userEvent.click(screen.getByRole('radio', { name: 'Packets' }));
+    await userEvent.click(screen.getByRole('radio', { name: 'Total' }));
+    await pick('Group by', 'Destination port');
+    await typeAndLeave('Top N', '5');
+    await userEvent.click(screen.getByRole('switch', { name: 'Other' }));
+
+    expect(last()).toEqual({
+      refId: 'A',
+      queryType: 'flows',
+      format: 'timeseries',
+      metric: 'packets',
+      unit: 'total',
+      groupBy: 'dstPort',
+      topN: 5,
+      other: false,
+      dim: 'src',
+      by: 'bytes',
+      limit: 20,
+    });
+    // the type, each pick, the blurred input and the switch each ran the query once
+    expect(onRunQuery).toHaveBeenCalledTimes(6);
+  });
+
+  it('builds a top talkers query: dim, ranking and limit', async () => {
+    const { onChange, onRunQuery, last } = renderEditor({ refId: 'A', queryType: 'protocols' });
+
+    await userEvent.click(screen.getByRole('radio', { name: 'Top talkers' }));
+    await userEvent.click(screen.getByRole('radio', { name: 'Pair' }));
+    await userEvent.click(screen.getByRole('radio', { name: 'Packets' }));
+
+    // typing changes nothing until the user leaves the field
+    const calls = onChange.mock.calls.length;
+    await userEvent.clear(field('Limit'));
+    await userEvent.type(field('Limit'), '50');
+    expect(onChange).toHaveBeenCalledTimes(calls);
+    await userEvent.tab();
+
+    expect(last()).toEqual({ refId: 'A', queryType: 'topTalkers', dim: 'pair', by: 'packets', limit: 50 });
+    expect(onRunQuery).toHaveBeenCalledTimes(4);
+  });
+
+  it('builds a flows table query: sort, order and rows', async () => {
+    const { last } = renderEditor({ refId: 'A', queryType: 'topTalkers' });
+
+    await userEvent.click(screen.getByRole('radio', { name: 'Flows table' }));
+    await userEvent.click(screen.getByRole('radio', { name: 'Bytes' }));
+    await userEvent.click(screen.getByRole('radio', { name: 'Ascending' }));
+    await typeAndLeave('Rows', '500');
+
+    expect(last()).toMatchObject({ queryType: 'flows', format: 'table', sort: 'bytes', order: 'asc', limit: 500 });
+  });
+
+  it('keeps a $variable in a number field as text', async () => {
+    const { last, onRunQuery } = renderEditor({ refId: 'A', queryType: 'topTalkers' });
+
+    await typeAndLeave('Limit', '$rows');
+
+    expect(last().limit).toBe('$rows');
+    expect(onRunQuery).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('QueryEditor: filters', () => {
+  it('sets a source IP when the user leaves the field, and runs the query', async () => {
+    const { onChange, onRunQuery, last } = renderEditor({
+      refId: 'A',
+      queryType: 'topTalkers',
+      dim: 'src',
+      by: 'bytes',
+      limit: 20,
+    });
+
+    await userEvent.type(field('Source IP'), '10.0.0.5');
+    expect(onChange).not.toHaveBeenCalled();
+    await userEvent.tab();
+
+    expect(last()).toEqual({
+      refId: 'A',
+      queryType: 'topTalkers',
+      dim: 'src',
+      by: 'bytes',
+      limit: 20,
+      srcIp: '10.0.0.5',
     });
     expect(onRunQuery).toHaveBeenCalledTimes(1);
   });
 
-  it('gives a flows query its own defaults when switching type', async () => {
-    const { onChange } = renderEditor({ refId: 'A', queryType: 'topTalkers', limit: 20 });
+  it("shows the backend's message for an invalid IP and does not run the query until it is fixed", async () => {
+    const { onRunQuery, last } = renderEditor({ refId: 'A', queryType: 'topTalkers' });
 
-    await userEvent.click(screen.getByRole('radio', { name: 'Flows' }));
+    await typeAndLeave('Destination IP', '10.0.0.300');
 
-    expect(onChange.mock.calls[0][0]).toMatchObject({
-      queryType: 'flows',
-      format: 'table',
-      sort: 'timestamp',
-      order: 'desc',
-      limit: 100,
-    });
-  });
-
-  it('shows top talkers fields with their defaults and sets dim and by', async () => {
-    const { onChange, onRunQuery } = renderEditor({ refId: 'A', queryType: 'topTalkers' });
-
-    expect(screen.getByRole('radio', { name: 'Source' })).toBeChecked();
-    expect(screen.getByRole('radio', { name: 'Bytes' })).toBeChecked();
-
-    await userEvent.click(screen.getByRole('radio', { name: 'Pair' }));
-    expect(onChange).toHaveBeenLastCalledWith({ refId: 'A', queryType: 'topTalkers', dim: 'pair' });
-
-    await userEvent.click(screen.getByRole('radio', { name: 'Packets' }));
-    expect(onChange).toHaveBeenLastCalledWith({ refId: 'A', queryType: 'topTalkers', by: 'packets' });
-    expect(onRunQuery).toHaveBeenCalledTimes(2);
-  });
-
-  it('stores a numeric limit as a number and a variable as text', async () => {
-    const { onChange, onRunQuery } = renderEditor({ refId: 'A', queryType: 'topTalkers' });
-    const limit = screen.getByLabelText(/Limit/);
-
-    await userEvent.type(limit, '5');
-    expect(onChange).toHaveBeenLastCalledWith({ refId: 'A', queryType: 'topTalkers', limit: 5 });
+    expect(
+      screen.getByText("dstIp: '10.0.0.300' is not an IP address (IPv4 like 10.0.0.5 or IPv6 like 2001:db8::1)")
+    ).toBeInTheDocument();
+    expect(last().dstIp).toBe('10.0.0.300');
     expect(onRunQuery).not.toHaveBeenCalled();
 
-    await userEvent.clear(limit);
-    await userEvent.type(limit, '$');
-    expect(onChange).toHaveBeenLastCalledWith({ refId: 'A', queryType: 'topTalkers', limit: '$' });
+    // other changes are kept but not run while the field is invalid
+    await userEvent.click(screen.getByRole('radio', { name: 'Pair' }));
+    expect(onRunQuery).not.toHaveBeenCalled();
 
+    await typeAndLeave('Destination IP', '2001:db8::1');
+
+    expect(screen.queryByText(/is not an IP address/)).not.toBeInTheDocument();
+    expect(last()).toMatchObject({ dstIp: '2001:db8::1', dim: 'pair' });
+    expect(onRunQuery).toHaveBeenCalledTimes(1);
+  });
+
+  it('takes several addresses separated by commas as a list', async () => {
+    const { last } = renderEditor({ refId: 'A', queryType: 'protocols' });
+
+    await typeAndLeave('Source IP', '10.0.0.1, 10.0.0.2');
+
+    expect(last().srcIp).toEqual(['10.0.0.1', '10.0.0.2']);
+    expect(field('Source IP')).toHaveValue('10.0.0.1, 10.0.0.2');
+  });
+
+  it('picks a protocol by name from the list', async () => {
+    const { onRunQuery, last } = renderEditor({ refId: 'A', queryType: 'protocols' });
+
+    await pick('Protocol', 'UDP');
+
+    expect(last()).toEqual({ refId: 'A', queryType: 'protocols', protocol: 'udp' });
+    expect(onRunQuery).toHaveBeenCalledTimes(1);
+  });
+
+  it('takes a typed protocol number or $variable, and flags an unknown name', async () => {
+    const { onChange, onRunQuery, last } = renderEditor({ refId: 'A', queryType: 'protocols' });
+    const protocol = screen.getByRole('combobox', { name: 'Protocol' });
+
+    await userEvent.type(protocol, '47{Enter}');
+    expect(last().protocol).toBe(47);
+    // shown by name
+    expect(protocol).toHaveValue('GRE');
+    expect(onRunQuery).toHaveBeenCalledTimes(1);
+
+    // the clear button removes the filter
+    await userEvent.click(protocol);
+    await userEvent.click(screen.getByTitle('Clear value'));
+    expect(last().protocol).toBeUndefined();
+    expect(onRunQuery).toHaveBeenCalledTimes(2);
+
+    await userEvent.type(protocol, '$proto');
+    await userEvent.click(screen.getByRole('option', { name: /\$proto/ }));
+    expect(last().protocol).toBe('$proto');
+    expect(onRunQuery).toHaveBeenCalledTimes(3);
+
+    await userEvent.click(screen.getByTitle('Clear value'));
+    await userEvent.type(protocol, 'tcpx');
+    await userEvent.click(screen.getByRole('option', { name: /tcpx/ }));
+    expect(last().protocol).toBe('tcpx');
+    expect(
+      screen.getByText(
+        "protocol: 'tcpx' is not a protocol name (tcp, udp, icmp, gre, esp, icmpv6, sctp, …) or an IANA number from 0 to 255"
+      )
+    ).toBeInTheDocument();
+    // the clear ran (no filter is valid); the bad name did not
+    expect(onRunQuery).toHaveBeenCalledTimes(4);
+    expect(onChange).toHaveBeenCalledTimes(5);
+  });
+
+  it('shows a saved protocol number by name', () => {
+    renderEditor({ refId: 'A', queryType: 'protocols', protocol: 6 });
+    expect(screen.getByRole('combobox', { name: 'Protocol' })).toHaveValue('TCP');
+  });
+
+  it('checks ports as the backend does', async () => {
+    const { onRunQuery, last } = renderEditor({ refId: 'A', queryType: 'protocols' });
+
+    await typeAndLeave('Port', '70000');
+    expect(screen.getByText("port: '70000' is not a port number from 0 to 65535")).toBeInTheDocument();
+    expect(onRunQuery).not.toHaveBeenCalled();
+
+    await typeAndLeave('Port', '443');
+    expect(last().port).toBe(443);
+    expect(onRunQuery).toHaveBeenCalledTimes(1);
+  });
+
+  it('removes a filter when its field is emptied', async () => {
+    const { last } = renderEditor({ refId: 'A', queryType: 'protocols', exporter: '192.0.2.1' });
+
+    await userEvent.clear(field('Exporter'));
     await userEvent.tab();
-    expect(onRunQuery).toHaveBeenCalled();
+
+    expect(last().exporter).toBeUndefined();
+  });
+});
+
+describe('QueryEditor: saved queries', () => {
+  it('shows the defaults of a query saved with only its type, and saves them with the first change', async () => {
+    const { onChange, onRunQuery, last } = renderEditor({ refId: 'A', queryType: 'topTalkers' });
+
+    expect(screen.getByRole('radio', { name: 'Top talkers' })).toBeChecked();
+    expect(screen.getByRole('radio', { name: 'Source' })).toBeChecked();
+    expect(screen.getByRole('radio', { name: 'Bytes' })).toBeChecked();
+    expect(field('Limit')).toHaveValue('20');
+    // opening the editor does not change the saved query
+    expect(onChange).not.toHaveBeenCalled();
+
+    await userEvent.click(screen.getByRole('radio', { name: 'Destination' }));
+
+    expect(last()).toEqual({ refId: 'A', queryType: 'topTalkers', dim: 'dst', by: 'bytes', limit: 20 });
+    expect(onRunQuery).toHaveBeenCalledTimes(1);
   });
 
-  it('hides top talkers fields for other query types', () => {
-    renderEditor({ refId: 'A', queryType: 'protocols' });
+  it('opens a flows query without a format as a flows table with its defaults', () => {
+    renderEditor({ refId: 'A', queryType: 'flows' });
 
-    expect(screen.getByRole('radio', { name: 'Protocols' })).toBeChecked();
-    expect(screen.queryByRole('radio', { name: 'Pair' })).not.toBeInTheDocument();
-    expect(screen.queryByLabelText(/Limit/)).not.toBeInTheDocument();
+    expect(screen.getByRole('radio', { name: 'Flows table' })).toBeChecked();
+    expect(screen.getByRole('radio', { name: 'Time' })).toBeChecked();
+    expect(screen.getByRole('radio', { name: 'Descending' })).toBeChecked();
+    expect(field('Rows')).toHaveValue('100');
   });
 
-  it('does not offer the flows table in alert rules', () => {
-    renderEditor({ refId: 'A', queryType: 'topTalkers' }, CoreApp.UnifiedAlerting);
+  it('keeps fields it does not know through any edit', async () => {
+    const saved = {
+      refId: 'A',
+      queryType: 'flows',
+      format: 'timeseries',
+      groupBy: 'src',
+      hide: false,
+      datasource: { type: 'flowlens-flows-datasource', uid: 'flows' },
+      legacyOption: 'x',
+      nested: { a: [1, 2] },
+    } as FlowsQuery;
+    const { last } = renderEditor(saved);
+
+    await userEvent.click(screen.getByRole('radio', { name: 'Flows' }));
+    await typeAndLeave('Source IP', '10.0.0.5');
+    await userEvent.click(screen.getByRole('radio', { name: 'Top talkers' }));
+
+    expect(last()).toMatchObject({
+      legacyOption: 'x',
+      nested: { a: [1, 2] },
+      datasource: { type: 'flowlens-flows-datasource', uid: 'flows' },
+      hide: false,
+      metric: 'flows',
+      srcIp: '10.0.0.5',
+      queryType: 'topTalkers',
+    });
+  });
+});
+
+describe('QueryEditor: alert rules', () => {
+  it('offers traffic over time, top talkers and protocols, but not the flows table', () => {
+    renderEditor({ refId: 'A', queryType: 'topTalkers' }, { app: CoreApp.UnifiedAlerting });
 
     expect(screen.getByRole('radio', { name: 'Top talkers' })).toBeInTheDocument();
-    expect(screen.queryByRole('radio', { name: 'Flows' })).not.toBeInTheDocument();
+    expect(screen.getByRole('radio', { name: 'Traffic over time' })).toBeInTheDocument();
+    expect(screen.getByRole('radio', { name: 'Protocols' })).toBeInTheDocument();
+    expect(screen.queryByRole('radio', { name: 'Flows table' })).not.toBeInTheDocument();
+  });
+
+  it('says so when an alert rule holds a flows table query', () => {
+    renderEditor({ refId: 'A', queryType: 'flows' }, { app: CoreApp.UnifiedAlerting });
+
+    expect(screen.getByText(/flows table cannot be used in alert rules/)).toBeInTheDocument();
+  });
+});
+
+describe('QueryEditor: requests', () => {
+  const data = {
+    state: LoadingState.Done,
+    series: [],
+    timeRange: range,
+    request: { intervalMs: 300_000, scopedVars: {}, filters: [] },
+  } as unknown as PanelData;
+
+  it('asks the backend what the query requests for the time range, and shows it', async () => {
+    setTemplateVariables({ src: { current: ['10.0.0.5', '10.0.0.6'] } });
+    const datasource = makeDataSource();
+    const postResource = jest.spyOn(datasource, 'postResource').mockResolvedValue({
+      requests: ['GET /api/v1/flows/top-talkers?by=bytes&dim=src&limit=20&window_secs=3600'],
+      notes: ['Computed from /api/v1/flows because a filter is set'],
+    });
+    renderEditor({ refId: 'A', queryType: 'topTalkers', srcIp: '$src' }, { datasource, data });
+
+    // closed: nothing asked
+    expect(postResource).not.toHaveBeenCalled();
+    await userEvent.click(screen.getByRole('button', { name: /Requests/ }));
+
+    expect(
+      await screen.findByText('GET /api/v1/flows/top-talkers?by=bytes&dim=src&limit=20&window_secs=3600')
+    ).toBeInTheDocument();
+    expect(screen.getByText('Computed from /api/v1/flows because a filter is set')).toBeInTheDocument();
+    expect(postResource).toHaveBeenCalledTimes(1);
+    expect(postResource).toHaveBeenCalledWith(
+      'preview',
+      {
+        // the interpolated query
+        query: { refId: 'A', queryType: 'topTalkers', srcIp: ['10.0.0.5', '10.0.0.6'] },
+        from: 1_700_000_000_000,
+        to: 1_700_003_600_000,
+        intervalMs: 300_000,
+      },
+      expect.anything()
+    );
+
+    // a change asks again, once
+    await userEvent.click(screen.getByRole('radio', { name: 'Pair' }));
+    await waitFor(() => expect(postResource).toHaveBeenCalledTimes(2));
+    expect(postResource.mock.calls[1][1]).toMatchObject({ query: { dim: 'pair' } });
+  });
+
+  it("shows the backend's error instead of the requests", async () => {
+    const datasource = makeDataSource();
+    jest.spyOn(datasource, 'postResource').mockRejectedValue({
+      status: 400,
+      data: { error: 'data source settings: URL: the Flows API base URL is empty' },
+    });
+    renderEditor({ refId: 'A', queryType: 'protocols' }, { datasource, data });
+
+    await userEvent.click(screen.getByRole('button', { name: /Requests/ }));
+
+    expect(await screen.findByText('data source settings: URL: the Flows API base URL is empty')).toBeInTheDocument();
+  });
+
+  it('does not ask about an invalid query: it shows why', async () => {
+    const datasource = makeDataSource();
+    const postResource = jest.spyOn(datasource, 'postResource');
+    renderEditor({ refId: 'A', queryType: 'protocols', port: 'abc' }, { datasource, data });
+
+    await userEvent.click(screen.getByRole('button', { name: /Requests/ }));
+    await act(() => new Promise((r) => setTimeout(r, 600)));
+
+    expect(postResource).not.toHaveBeenCalled();
+    // once inline at the field, once in the requests area
+    expect(screen.getAllByText("port: 'abc' is not a port number from 0 to 65535")).toHaveLength(2);
   });
 });

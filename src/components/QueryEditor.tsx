@@ -1,32 +1,79 @@
-import React, { ChangeEvent } from 'react';
+import React from 'react';
 import { CoreApp, QueryEditorProps, SelectableValue } from '@grafana/data';
-import { InlineField, InlineFieldRow, Input, RadioButtonGroup, Stack } from '@grafana/ui';
+import {
+  Combobox,
+  ComboboxOption,
+  InlineField,
+  InlineFieldRow,
+  InlineSwitch,
+  RadioButtonGroup,
+  Stack,
+  Text,
+} from '@grafana/ui';
 
 import { DataSource } from '../datasource';
 import {
-  DEFAULT_QUERIES,
-  DEFAULT_QUERY,
-  DEFAULT_TOP_TALKERS_QUERY,
+  DEFAULTS_BY_KIND,
+  editorKind,
+  EditorKind,
   FlowsDataSourceOptions,
+  FlowsGroupBy,
+  FlowsMetric,
   FlowsQuery,
-  QueryType,
+  FlowsSort,
+  FlowsUnit,
+  SortOrder,
   TalkerBy,
   TalkerDim,
+  withDefaults,
 } from '../types';
+import { isValidQuery, QueryErrors, validateQuery, ValidatedField } from '../validation';
+import { BlurInput } from './BlurInput';
+import { FILTER_LABEL_WIDTH, FiltersEditor } from './FiltersEditor';
+import { RequestsPreview } from './RequestsPreview';
+import { parseNumber } from './values';
 
 export type Props = QueryEditorProps<DataSource, FlowsQuery, FlowsDataSourceOptions>;
 
-const QUERY_TYPE_OPTIONS: Array<SelectableValue<QueryType>> = [
+const LABEL_WIDTH = FILTER_LABEL_WIDTH;
+
+const KIND_OPTIONS: Array<SelectableValue<EditorKind>> = [
+  {
+    label: 'Traffic over time',
+    value: 'timeseries',
+    description: 'Bits or packets per second, split by protocol, address, port or exporter',
+  },
   { label: 'Top talkers', value: 'topTalkers', description: 'Sources, destinations or pairs ranked by traffic' },
   { label: 'Protocols', value: 'protocols', description: 'Traffic per protocol' },
-  { label: 'Flows', value: 'flows', description: 'Raw flow records, as a table or time series' },
+  { label: 'Flows table', value: 'table', description: 'Raw flow records' },
 ];
 
-const VARIABLE_VALUES_OPTION: SelectableValue<QueryType> = {
+const VARIABLE_VALUES_OPTION: SelectableValue<EditorKind> = {
   label: 'Variable values',
   value: 'variableValues',
   description: 'Values for a template variable',
 };
+
+const METRIC_OPTIONS: Array<SelectableValue<FlowsMetric>> = [
+  { label: 'Bytes', value: 'bytes' },
+  { label: 'Packets', value: 'packets' },
+  { label: 'Flows', value: 'flows' },
+];
+
+const UNIT_OPTIONS: Array<SelectableValue<FlowsUnit>> = [
+  { label: 'Rate', value: 'rate', description: 'Per second: bps, pps or flows/s' },
+  { label: 'Total', value: 'total', description: 'Sum per time bucket' },
+];
+
+const GROUP_BY_OPTIONS: Array<ComboboxOption<FlowsGroupBy>> = [
+  { label: 'None', value: 'none', description: 'One series: all traffic' },
+  { label: 'Protocol', value: 'protocol' },
+  { label: 'Source IP', value: 'src' },
+  { label: 'Destination IP', value: 'dst' },
+  { label: 'Pair', value: 'pair', description: 'Source → destination' },
+  { label: 'Destination port', value: 'dstPort' },
+  { label: 'Exporter', value: 'exporter' },
+];
 
 const DIM_OPTIONS: Array<SelectableValue<TalkerDim>> = [
   { label: 'Source', value: 'src' },
@@ -39,13 +86,25 @@ const BY_OPTIONS: Array<SelectableValue<TalkerBy>> = [
   { label: 'Packets', value: 'packets' },
 ];
 
-const LABEL_WIDTH = 14;
+const SORT_OPTIONS: Array<SelectableValue<FlowsSort>> = [
+  { label: 'Time', value: 'timestamp' },
+  { label: 'Bytes', value: 'bytes' },
+  { label: 'Packets', value: 'packets' },
+];
 
-/** Query types offered in this editor. Alert rules cannot use the flows table, so alerting hides it. */
-export function queryTypeOptions(app: CoreApp | undefined, current: QueryType): Array<SelectableValue<QueryType>> {
-  let options = QUERY_TYPE_OPTIONS;
-  if (app === CoreApp.UnifiedAlerting && current !== 'flows') {
-    options = options.filter((o) => o.value !== 'flows');
+const ORDER_OPTIONS: Array<SelectableValue<SortOrder>> = [
+  { label: 'Descending', value: 'desc' },
+  { label: 'Ascending', value: 'asc' },
+];
+
+/**
+ * Query types offered in this editor. Alert rules cannot use the flows table, so the alerting UI
+ * does not offer it (a query that already is one still shows it, with a warning).
+ */
+export function kindOptions(app: CoreApp | undefined, current: EditorKind): Array<SelectableValue<EditorKind>> {
+  let options = KIND_OPTIONS;
+  if (app === CoreApp.UnifiedAlerting && current !== 'table') {
+    options = options.filter((o) => o.value !== 'table');
   }
   if (current === 'variableValues') {
     options = [...options, VARIABLE_VALUES_OPTION];
@@ -53,28 +112,62 @@ export function queryTypeOptions(app: CoreApp | undefined, current: QueryType): 
   return options;
 }
 
-export function QueryEditor({ query, onChange, onRunQuery, app }: Props) {
-  const queryType: QueryType = query.queryType ?? DEFAULT_QUERY.queryType ?? 'topTalkers';
+/** The fields each kind shows (besides the filters); errors on other fields are listed apart. */
+const SHOWN_FIELDS: Record<EditorKind, ValidatedField[]> = {
+  timeseries: ['metric', 'unit', 'groupBy', 'topN'],
+  topTalkers: ['dim', 'by', 'limit'],
+  protocols: [],
+  table: ['sort', 'order', 'limit'],
+  variableValues: ['limit'],
+};
+const FILTER_FIELDS_SHOWN: ValidatedField[] = ['srcIp', 'dstIp', 'port', 'protocol', 'exporter'];
 
-  const update = (changes: Partial<FlowsQuery>, run = true) => {
-    onChange({ ...query, ...changes });
-    if (run) {
+export function QueryEditor({ query, onChange, onRunQuery, app, datasource, range, data }: Props) {
+  const kind = editorKind(query);
+  // shown with the defaults of its kind; saved with them on the first change
+  const shown = withDefaults(query);
+  const errors: QueryErrors = validateQuery(query);
+
+  /**
+   * Changes the query. Finished changes (a pick, a switch, a blurred input) run it, unless a
+   * field is invalid: the inline error says why, and the query runs once it is fixed.
+   */
+  const update = (changes: Partial<FlowsQuery>) => {
+    const next = { ...withDefaults(query), ...changes };
+    onChange(next);
+    if (isValidQuery(next)) {
       onRunQuery();
     }
   };
 
-  // Switching type keeps filters and unknown fields, and resets the fields the new type uses to
-  // its defaults (`limit` means different things to different types).
-  const onQueryTypeChange = (value: QueryType) => {
-    if (value !== queryType) {
-      update({ ...DEFAULT_QUERIES[value], queryType: value });
+  // Switching type keeps the filters and unknown fields, and sets the fields the new type uses
+  // to its defaults (`limit` means different things to different types).
+  const onKindChange = (value: EditorKind) => {
+    if (value !== kind) {
+      update({ ...DEFAULTS_BY_KIND[value] });
     }
   };
 
-  const onLimitChange = (event: ChangeEvent<HTMLInputElement>) => {
-    const text = event.target.value.trim();
-    update({ limit: text === '' ? undefined : /^\d+$/.test(text) ? Number(text) : text }, false);
-  };
+  const hiddenErrors = Object.entries(errors).flatMap(([field, msg]) =>
+    msg && ![...SHOWN_FIELDS[kind], ...FILTER_FIELDS_SHOWN].includes(field as ValidatedField) ? [msg] : []
+  );
+
+  const numberField = (field: 'limit' | 'topN', label: string, tooltip: string) => (
+    <InlineField
+      label={label}
+      labelWidth={LABEL_WIDTH}
+      tooltip={tooltip}
+      invalid={Boolean(errors[field])}
+      error={errors[field]}
+    >
+      <BlurInput
+        id={`flows-${field}-${query.refId}`}
+        value={String(shown[field] ?? '')}
+        width={12}
+        onCommit={(text) => update({ [field]: parseNumber(text) })}
+      />
+    </InlineField>
+  );
 
   return (
     <Stack direction="column" gap={1}>
@@ -82,14 +175,63 @@ export function QueryEditor({ query, onChange, onRunQuery, app }: Props) {
         <InlineField label="Query type" labelWidth={LABEL_WIDTH}>
           <RadioButtonGroup
             aria-label="Query type"
-            options={queryTypeOptions(app, queryType)}
-            value={queryType}
-            onChange={onQueryTypeChange}
+            options={kindOptions(app, kind)}
+            value={kind}
+            onChange={onKindChange}
           />
         </InlineField>
       </InlineFieldRow>
 
-      {queryType === 'topTalkers' && (
+      {app === CoreApp.UnifiedAlerting && kind === 'table' && (
+        <Text color="warning">The flows table cannot be used in alert rules: choose another query type.</Text>
+      )}
+
+      {kind === 'timeseries' && (
+        <InlineFieldRow>
+          <InlineField label="Metric" labelWidth={LABEL_WIDTH}>
+            <RadioButtonGroup
+              aria-label="Metric"
+              options={METRIC_OPTIONS}
+              value={shown.metric}
+              onChange={(metric) => update({ metric })}
+            />
+          </InlineField>
+          <InlineField label="Unit" tooltip="Rate: per second (bps, pps, flows/s). Total: sum per time bucket.">
+            <RadioButtonGroup
+              aria-label="Unit"
+              options={UNIT_OPTIONS}
+              value={shown.unit}
+              onChange={(unit) => update({ unit })}
+            />
+          </InlineField>
+          <InlineField label="Group by" tooltip="One series per protocol, address, pair, port or exporter">
+            <Combobox<FlowsGroupBy>
+              id={`flows-groupBy-${query.refId}`}
+              options={GROUP_BY_OPTIONS}
+              value={shown.groupBy}
+              width={22}
+              onChange={(option) => update({ groupBy: option.value })}
+            />
+          </InlineField>
+          {shown.groupBy !== 'none' && (
+            <>
+              {numberField('topN', 'Top N', 'Series kept, ranked over the whole range (a number or a $variable)')}
+              <InlineField
+                label="Other"
+                tooltip='Add an "Other" series holding the rest, so the series add up to the total'
+              >
+                <InlineSwitch
+                  id={`flows-other-${query.refId}`}
+                  value={shown.other !== false}
+                  onChange={(e) => update({ other: e.currentTarget.checked })}
+                />
+              </InlineField>
+            </>
+          )}
+        </InlineFieldRow>
+      )}
+
+      {kind === 'topTalkers' && (
         <InlineFieldRow>
           <InlineField
             label="Talkers"
@@ -99,30 +241,57 @@ export function QueryEditor({ query, onChange, onRunQuery, app }: Props) {
             <RadioButtonGroup
               aria-label="Talkers"
               options={DIM_OPTIONS}
-              value={query.dim ?? DEFAULT_TOP_TALKERS_QUERY.dim}
+              value={shown.dim}
               onChange={(dim) => update({ dim })}
             />
           </InlineField>
-          <InlineField label="Ranked by" labelWidth={LABEL_WIDTH}>
+          <InlineField label="Ranked by">
             <RadioButtonGroup
               aria-label="Ranked by"
               options={BY_OPTIONS}
-              value={query.by ?? DEFAULT_TOP_TALKERS_QUERY.by}
+              value={shown.by}
               onChange={(by) => update({ by })}
             />
           </InlineField>
-          <InlineField label="Limit" labelWidth={LABEL_WIDTH} tooltip="Talkers returned (a number or a $variable)">
-            <Input
-              id={`query-editor-limit-${query.refId}`}
-              value={query.limit ?? ''}
-              placeholder={String(DEFAULT_TOP_TALKERS_QUERY.limit)}
-              width={12}
-              onChange={onLimitChange}
-              onBlur={onRunQuery}
-            />
-          </InlineField>
+          {numberField('limit', 'Limit', 'Talkers returned (a number or a $variable)')}
         </InlineFieldRow>
       )}
+
+      {kind === 'table' && (
+        <InlineFieldRow>
+          <InlineField label="Sort by" labelWidth={LABEL_WIDTH}>
+            <RadioButtonGroup
+              aria-label="Sort by"
+              options={SORT_OPTIONS}
+              value={shown.sort}
+              onChange={(sort) => update({ sort })}
+            />
+          </InlineField>
+          <InlineField label="Order">
+            <RadioButtonGroup
+              aria-label="Order"
+              options={ORDER_OPTIONS}
+              value={shown.order}
+              onChange={(order) => update({ order })}
+            />
+          </InlineField>
+          {numberField('limit', 'Rows', 'Flow records returned (a number or a $variable)')}
+        </InlineFieldRow>
+      )}
+
+      {kind === 'variableValues' && (
+        <InlineFieldRow>{numberField('limit', 'Limit', 'Values returned (a number or a $variable)')}</InlineFieldRow>
+      )}
+
+      <FiltersEditor query={query} errors={errors} onChange={update} />
+
+      {hiddenErrors.map((msg) => (
+        <Text key={msg} color="error">
+          {msg}
+        </Text>
+      ))}
+
+      <RequestsPreview datasource={datasource} query={query} range={range} data={data} />
     </Stack>
   );
 }

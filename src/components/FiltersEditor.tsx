@@ -1,0 +1,131 @@
+import React from 'react';
+import { Combobox, ComboboxOption, InlineField, InlineFieldRow } from '@grafana/ui';
+
+import { COMMON_PROTOCOLS, PROTOCOL_NAMES, parseProtocol } from '../protocols';
+import { FilterField, FlowsQuery } from '../types';
+import { QueryErrors } from '../validation';
+import { BlurInput } from './BlurInput';
+import { filterText, parseNumericFilter, parseTextFilter } from './values';
+
+export const FILTER_LABEL_WIDTH = 14;
+
+const PROTOCOL_OPTIONS: Array<ComboboxOption<string>> = COMMON_PROTOCOLS.map((n) => ({
+  label: PROTOCOL_NAMES[n],
+  value: PROTOCOL_NAMES[n].toLowerCase(),
+  description: `IANA protocol ${n}`,
+}));
+
+/** The option shown for a saved protocol filter: a known protocol by name, anything else as typed. */
+function protocolOption(value: FlowsQuery['protocol']): ComboboxOption<string> | null {
+  const text = filterText(value);
+  if (text === '') {
+    return null;
+  }
+  if (!Array.isArray(value)) {
+    const n = parseProtocol(String(value));
+    const known = n === undefined ? undefined : PROTOCOL_OPTIONS.find((o) => parseProtocol(o.value) === n);
+    if (known) {
+      return known;
+    }
+  }
+  return { label: text, value: text };
+}
+
+interface Props {
+  query: FlowsQuery;
+  errors: QueryErrors;
+  /** Sets filter fields; `run` is true for a finished change (always, for filters). */
+  onChange: (changes: Partial<FlowsQuery>) => void;
+}
+
+const IP_FIELDS: Array<{
+  field: Extract<FilterField, 'srcIp' | 'dstIp' | 'exporter'>;
+  label: string;
+  tooltip: string;
+}> = [
+  {
+    field: 'srcIp',
+    label: 'Source IP',
+    tooltip:
+      'Only flows from this address (IPv4 or IPv6). Several: separate with commas, or use a multi-value $variable.',
+  },
+  {
+    field: 'dstIp',
+    label: 'Destination IP',
+    tooltip:
+      'Only flows to this address (IPv4 or IPv6). Several: separate with commas, or use a multi-value $variable.',
+  },
+  {
+    field: 'exporter',
+    label: 'Exporter',
+    tooltip: 'Only flows reported by this exporter (router or probe address).',
+  },
+];
+
+/** The filters every query type takes: source and destination IP, port, protocol, exporter. */
+export function FiltersEditor({ query, errors, onChange }: Props) {
+  const ipField = ({ field, label, tooltip }: (typeof IP_FIELDS)[number]) => (
+    <InlineField
+      key={field}
+      label={label}
+      labelWidth={FILTER_LABEL_WIDTH}
+      tooltip={tooltip}
+      invalid={Boolean(errors[field])}
+      error={errors[field]}
+    >
+      <BlurInput
+        id={`flows-${field}-${query.refId}`}
+        value={filterText(query[field])}
+        placeholder="any"
+        width={24}
+        onCommit={(text) => onChange({ [field]: parseTextFilter(text) })}
+      />
+    </InlineField>
+  );
+
+  return (
+    <>
+      <InlineFieldRow>
+        {ipField(IP_FIELDS[0])}
+        {ipField(IP_FIELDS[1])}
+      </InlineFieldRow>
+      <InlineFieldRow>
+        <InlineField
+          label="Port"
+          labelWidth={FILTER_LABEL_WIDTH}
+          tooltip="Only flows with this source or destination port, 0 to 65535, or a $variable."
+          invalid={Boolean(errors.port)}
+          error={errors.port}
+        >
+          <BlurInput
+            id={`flows-port-${query.refId}`}
+            value={filterText(query.port)}
+            placeholder="any"
+            width={12}
+            onCommit={(text) => onChange({ port: parseNumericFilter(text) })}
+          />
+        </InlineField>
+        <InlineField
+          label="Protocol"
+          labelWidth={FILTER_LABEL_WIDTH}
+          tooltip="Pick a protocol, or type an IANA number (0 to 255) or a $variable."
+          invalid={Boolean(errors.protocol)}
+          error={errors.protocol}
+        >
+          <Combobox<string>
+            id={`flows-protocol-${query.refId}`}
+            options={PROTOCOL_OPTIONS}
+            value={protocolOption(query.protocol)}
+            placeholder="any"
+            width={20}
+            createCustomValue
+            customValueDescription="Use this protocol number or variable"
+            isClearable
+            onChange={(option) => onChange({ protocol: option ? parseNumericFilter(option.value) : undefined })}
+          />
+        </InlineField>
+        {ipField(IP_FIELDS[2])}
+      </InlineFieldRow>
+    </>
+  );
+}
