@@ -29,7 +29,7 @@ func TestReadmeListsDemoAndTestCommandsFirst(t *testing.T) {
 	if !strings.Contains(string(ci), testCmd) {
 		t.Fatalf(".ci/run does not run the README's test command %q", testCmd)
 	}
-	script := strings.TrimPrefix(testCmd, "bash ")
+	script := strings.TrimPrefix(strings.TrimPrefix(testCmd, "bash "), "./")
 	if _, err := os.Stat("../../" + script); err != nil {
 		t.Fatalf("test command script: %v", err)
 	}
