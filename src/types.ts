@@ -11,7 +11,8 @@ export type QueryType = 'flows' | 'topTalkers' | 'protocols' | 'variableValues';
 
 export const QUERY_TYPES: readonly QueryType[] = ['flows', 'topTalkers', 'protocols', 'variableValues'];
 
-export type FlowsFormat = 'table' | 'timeseries';
+/** `nodegraph` is for top talkers by pair: who talks to whom. */
+export type FlowsFormat = 'table' | 'timeseries' | 'nodegraph';
 export type FlowsSort = 'timestamp' | 'bytes' | 'packets';
 export type SortOrder = 'asc' | 'desc';
 export type FlowsMetric = 'bytes' | 'packets' | 'flows';

@@ -11,7 +11,7 @@ interface Case {
 describe('validation mirrors the backend (pkg/models/testdata/validation_cases.json)', () => {
   it('has cases for every kind of field', () => {
     const fields = new Set((cases as Case[]).map((c) => c.field));
-    expect([...fields].sort()).toEqual(['dstIp', 'exporter', 'limit', 'port', 'protocol', 'srcIp', 'topN']);
+    expect([...fields].sort()).toEqual(['dstIp', 'exporter', 'format', 'limit', 'port', 'protocol', 'srcIp', 'topN']);
   });
 
   it.each((cases as Case[]).map((c) => [c.field, JSON.stringify(c.value), c] as const))(

@@ -237,7 +237,7 @@ function checkWholeNumber(field: string, value: unknown, lo: number, hi: number)
 
 /** Allowed values of the choice fields, as the backend's oneOf calls list them. */
 const CHOICES: Record<string, readonly string[]> = {
-  format: ['table', 'timeseries'],
+  format: ['table', 'timeseries', 'nodegraph'],
   sort: ['timestamp', 'bytes', 'packets'],
   order: ['asc', 'desc'],
   metric: ['bytes', 'packets', 'flows'],

@@ -27,7 +27,7 @@ type Query struct {
 	Filters   Filters
 
 	// flows
-	Format string // table | timeseries
+	Format string // table | timeseries (flows) | nodegraph (topTalkers by pair)
 	Sort   string // timestamp | bytes | packets
 	Order  string // asc | desc
 	Limit  int    // rows wanted (flows table, topTalkers, variableValues)
@@ -234,7 +234,7 @@ func (q *Query) fill(raw queryJSON) error {
 	if q.Filters, err = parseFilters(raw); err != nil {
 		return err
 	}
-	if q.Format, err = oneOf("format", raw.Format, "table", "table", "timeseries"); err != nil {
+	if q.Format, err = oneOf("format", raw.Format, "table", "table", "timeseries", "nodegraph"); err != nil {
 		return err
 	}
 	if q.Sort, err = oneOf("sort", raw.Sort, "timestamp", "timestamp", "bytes", "packets"); err != nil {
@@ -272,6 +272,21 @@ func (q *Query) fill(raw queryJSON) error {
 		return err
 	}
 	q.Other = raw.Other == nil || *raw.Other
+	return q.checkFormat()
+}
+
+// checkFormat rejects a node graph where it has no meaning: its edges are source → destination
+// pairs. Other query types ignore the format, so switching types in the editor loses nothing.
+func (q *Query) checkFormat() error {
+	if q.Format != "nodegraph" {
+		return nil
+	}
+	switch {
+	case q.QueryType == QueryTypeFlows:
+		return fieldErr("format", q.Format, "is for Top talkers by pair; Flows take table or timeseries")
+	case q.QueryType == QueryTypeTopTalkers && q.Dim != "pair":
+		return fieldErr("format", q.Format, "needs dim 'pair': the graph's edges are source → destination pairs")
+	}
 	return nil
 }
 

@@ -30,6 +30,7 @@ func TestGoldenFrames(t *testing.T) {
 		{"top_talkers_pair", tenMinutes, `{"queryType":"topTalkers","dim":"pair","limit":5}`, false},
 		{"top_talkers_src_alert", tenMinutes, `{"queryType":"topTalkers","dim":"src","limit":5}`, true},
 		{"top_talkers_dst_computed", past, `{"queryType":"topTalkers","dim":"dst","by":"packets","limit":5,"protocol":"udp"}`, false},
+		{"top_pairs_nodegraph", tenMinutes, `{"queryType":"topTalkers","dim":"pair","limit":4,"format":"nodegraph"}`, false},
 		{"protocols", tenMinutes, `{"queryType":"protocols"}`, false},
 		{"flows_table", tenMinutes, `{"queryType":"flows","sort":"bytes","limit":4}`, false},
 		{"traffic_by_protocol", tenMinutes, `{"queryType":"flows","format":"timeseries","groupBy":"protocol","topN":2}`, false},

@@ -78,6 +78,13 @@ func (d *Datasource) topTalkersHandler(ctx context.Context, r request) (data.Fra
 	if err != nil {
 		return nil, err
 	}
+	// Alert rules need numbers per talker, so they get the numeric frame whatever the format.
+	if q.Format == "nodegraph" && !r.fromAlert {
+		frames := nodeGraphFrames(agg.talkers, q.By, agg.executed)
+		d.addNodeGraphLinks(frames[0], frames[1])
+		agg.addNotices(frames[0], r.timeRange, "the graph covers only the records read")
+		return frames, nil
+	}
 	frame := talkersFrame(agg.talkers, q.Dim, q.By, r.fromAlert, agg.executed)
 	d.addDrillDownLinks(frame)
 	agg.addNotices(frame, r.timeRange, "the top talkers cover only the records read")

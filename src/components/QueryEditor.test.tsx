@@ -151,6 +151,21 @@ describe('QueryEditor: query types', () => {
     expect(onRunQuery).toHaveBeenCalledTimes(4);
   });
 
+  it('shows top pairs as a node graph, and goes back to a table when rows are no longer pairs', async () => {
+    const { last, onRunQuery } = renderEditor({ refId: 'A', queryType: 'topTalkers' });
+
+    // only pairs have edges: the choice appears with them
+    expect(screen.queryByRole('radio', { name: 'Node graph' })).not.toBeInTheDocument();
+    await userEvent.click(screen.getByRole('radio', { name: 'Pair' }));
+    await userEvent.click(screen.getByRole('radio', { name: 'Node graph' }));
+    expect(last()).toMatchObject({ queryType: 'topTalkers', dim: 'pair', format: 'nodegraph' });
+    expect(onRunQuery).toHaveBeenCalledTimes(2);
+
+    await userEvent.click(screen.getByRole('radio', { name: 'Source' }));
+    expect(last()).toMatchObject({ dim: 'src', format: 'table' });
+    expect(screen.queryByRole('radio', { name: 'Node graph' })).not.toBeInTheDocument();
+  });
+
   it('builds a flows table query: sort, order and rows', async () => {
     const { last } = renderEditor({ refId: 'A', queryType: 'topTalkers' });
 

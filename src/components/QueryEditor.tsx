@@ -17,6 +17,7 @@ import {
   editorKind,
   EditorKind,
   FlowsDataSourceOptions,
+  FlowsFormat,
   FlowsGroupBy,
   FlowsMetric,
   FlowsQuery,
@@ -84,6 +85,11 @@ const DIM_OPTIONS: Array<SelectableValue<TalkerDim>> = [
 const BY_OPTIONS: Array<SelectableValue<TalkerBy>> = [
   { label: 'Bytes', value: 'bytes' },
   { label: 'Packets', value: 'packets' },
+];
+
+const SHOW_AS_OPTIONS: Array<SelectableValue<FlowsFormat>> = [
+  { label: 'Table', value: 'table' },
+  { label: 'Node graph', value: 'nodegraph', description: 'Who talks to whom, for the node graph panel' },
 ];
 
 const SORT_OPTIONS: Array<SelectableValue<FlowsSort>> = [
@@ -242,9 +248,20 @@ export function QueryEditor({ query, onChange, onRunQuery, app, datasource, rang
               aria-label="Talkers"
               options={DIM_OPTIONS}
               value={shown.dim}
-              onChange={(dim) => update({ dim })}
+              // a node graph needs pairs: leaving pairs goes back to the table
+              onChange={(dim) => update(dim !== 'pair' && query.format === 'nodegraph' ? { dim, format: 'table' } : { dim })}
             />
           </InlineField>
+          {shown.dim === 'pair' && (
+            <InlineField label="Show as" tooltip="A table of pairs, or a node graph of who talks to whom">
+              <RadioButtonGroup<FlowsFormat>
+                aria-label="Show as"
+                options={SHOW_AS_OPTIONS}
+                value={shown.format === 'nodegraph' ? 'nodegraph' : 'table'}
+                onChange={(format) => update({ format })}
+              />
+            </InlineField>
+          )}
           <InlineField label="Ranked by">
             <RadioButtonGroup
               aria-label="Ranked by"
