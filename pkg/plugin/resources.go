@@ -184,6 +184,10 @@ func (d *Datasource) plan(q models.Query, tr backend.TimeRange, interval time.Du
 		flowsReads(q.Sort, q.Order, min(q.Limit, d.settings.RowCap))
 	case q.Variable == "srcIp" || q.Variable == "dstIp":
 		talkers(map[string]string{"srcIp": "src", "dstIp": "dst"}[q.Variable], q.Limit)
+		if secs, _ := aggregateWindow(tr, now, q.Filters); secs > 0 {
+			p.Requests = append(p.Requests, flowsapi.RequestString(flowsapi.FlowsPath, d.hostnameParams(tr).Values()))
+			p.Notes = append(p.Notes, "The /flows page names the addresses (host names).")
+		}
 	case q.Variable == "protocol":
 		protocols()
 	default:

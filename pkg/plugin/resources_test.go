@@ -140,6 +140,11 @@ func TestPreviewShowsTheRequestsTheQueryMakes(t *testing.T) {
 		!strings.Contains(p.Requests[0], "protocol=17") || !slices.ContainsFunc(p.Notes, func(n string) bool { return strings.Contains(n, "filters are set") }) {
 		t.Fatalf("multi-value preview %s", raw)
 	}
+	// Address variables from the endpoint also read one page for host names.
+	_, p, raw = ask(`{"queryType":"variableValues","variable":"dstIp"}`, hour)
+	if len(p.Requests) != 2 || !strings.Contains(p.Requests[0], "top-talkers") || !strings.Contains(p.Requests[1], "sort=bytes") {
+		t.Fatalf("variable preview %s", raw)
+	}
 	status, _, raw = ask(`{"queryType":"flows","srcIp":"10.0.0.300"}`, hour)
 	if status != 400 || !strings.Contains(raw, `srcIp: '10.0.0.300' is not an IP address`) {
 		t.Fatalf("invalid preview %d %s", status, raw)
@@ -189,6 +194,38 @@ func TestDrillDownLinksOpenTheFlowsTable(t *testing.T) {
 			}
 		} else if !slices.Equal(got, []string{"Flows from ${__field.labels.src_ip}"}) {
 			t.Fatalf("series links %v", got)
+		}
+	}
+}
+
+// Address options carry the host name the API gives, and keep the address as the value.
+func TestAddressOptionsNameTheirHosts(t *testing.T) {
+	e := newEnv(t, simulator.Config{})
+	ds := e.datasource(t, nil)
+	known := map[string]string{}
+	for _, f := range e.rawFlows(t, testNow.Add(-time.Hour), testNow) {
+		if f.DstHostname != nil {
+			known[f.DstIP] = *f.DstHostname
+		}
+	}
+	past := backend.TimeRange{From: testNow.Add(-2 * time.Hour), To: testNow.Add(-time.Hour)}
+	for name, tr := range map[string]backend.TimeRange{"from the endpoint": lastHour(), "computed": past} {
+		frame := one(t, ds, tr, `{"queryType":"variableValues","variable":"dstIp","limit":50}`)[0]
+		texts, values := column[string](t, frame, "text"), column[string](t, frame, "value")
+		named := 0
+		for i, v := range values {
+			if strings.Contains(v, " ") {
+				t.Fatalf("%s: value %q is not an address", name, v)
+			}
+			if texts[i] != v {
+				named++
+				if tr == lastHour() && texts[i] != v+" ("+known[v]+")" {
+					t.Fatalf("%s: %q for %s, whose host name is %q", name, texts[i], v, known[v])
+				}
+			}
+		}
+		if named == 0 {
+			t.Fatalf("%s: no option names its host: %v", name, texts)
 		}
 	}
 }

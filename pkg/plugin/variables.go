@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
 	"github.com/flowlens/flows-datasource/pkg/flowsapi"
@@ -39,8 +40,13 @@ func (d *Datasource) variableOptions(ctx context.Context, variable string, f mod
 		if err != nil {
 			return nil, err
 		}
+		names := d.hostnames(ctx, tr, agg)
 		for _, t := range agg.talkers {
-			out = append(out, option{Text: t.Key, Value: t.Key})
+			text := t.Key
+			if name := names[t.Key]; name != "" {
+				text += " (" + name + ")"
+			}
+			out = append(out, option{Text: text, Value: t.Key})
 		}
 	case "protocol":
 		agg, err := d.protocols(ctx, tr, now, f)
@@ -66,6 +72,42 @@ func (d *Datasource) variableOptions(ctx context.Context, variable string, f mod
 		out = out[:limit]
 	}
 	return out, nil
+}
+
+// hostnameRows bounds the extra read that names addresses: one page of the largest records.
+const hostnameRows = 1000
+
+// hostnames maps addresses to the host names the API gives for them (field note 9: show names,
+// keep the address as the value). Records read for the aggregation are used as they are;
+// otherwise one page of the range's largest records is read. Names are a help, not the answer:
+// if that read fails, the options are listed without them.
+func (d *Datasource) hostnames(ctx context.Context, tr backend.TimeRange, agg *aggregation) map[string]string {
+	var flows []flowsapi.Flow
+	if agg.set != nil {
+		flows = agg.set.flows
+	} else {
+		page, err := d.client.Flows(ctx, d.hostnameParams(tr))
+		if err != nil {
+			log.DefaultLogger.Debug("variable options without host names", "error", err.Error())
+			return nil
+		}
+		flows = page.Flows
+	}
+	names := map[string]string{}
+	for i := range flows {
+		if h := flows[i].SrcHostname; h != nil && *h != "" {
+			names[flows[i].SrcIP] = *h
+		}
+		if h := flows[i].DstHostname; h != nil && *h != "" {
+			names[flows[i].DstIP] = *h
+		}
+	}
+	return names
+}
+
+// hostnameParams is the read that names addresses when the aggregation read no records.
+func (d *Datasource) hostnameParams(tr backend.TimeRange) flowsapi.FlowsParams {
+	return flowsapi.FlowsParams{From: tr.From, To: tr.To, Sort: "bytes", Order: "desc", Limit: min(hostnameRows, d.settings.PageSize)}
 }
 
 // rankValues orders the distinct values of records by their bytes, largest first.
