@@ -3,7 +3,10 @@
 package plugin
 
 import (
+	"cmp"
 	"context"
+	"maps"
+	"sync"
 	"net/http"
 	"time"
 
@@ -78,14 +81,50 @@ func (d *Datasource) newMux() *datasource.QueryTypeMux {
 	return mux
 }
 
-// QueryData answers a batch of queries; each query gets its own frames or error.
+// QueryData answers a batch of queries; each query gets its own frames or error. The queries
+// run at once, whatever their types (the mux would run one type after another); the client
+// bounds what reaches the API.
 func (d *Datasource) QueryData(ctx context.Context, req *backend.QueryDataRequest) (*backend.QueryDataResponse, error) {
-	return d.handler.QueryData(ctx, req)
+	resp := backend.NewQueryDataResponse()
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	var firstErr error
+	// One now for the batch, so that its panels agree on what "the last hour" is.
+	ctx = context.WithValue(ctx, batchNowKey{}, d.now())
+	for _, q := range req.Queries {
+		wg.Go(func() {
+			one := *req
+			one.Queries = []backend.DataQuery{q}
+			r, err := d.handler.QueryData(ctx, &one)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				firstErr = cmp.Or(firstErr, err)
+				return
+			}
+			maps.Copy(resp.Responses, r.Responses)
+		})
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return resp, nil
 }
 
 // CallResource serves the editor's resource calls (see resources.go).
 func (d *Datasource) CallResource(ctx context.Context, req *backend.CallResourceRequest, sender backend.CallResourceResponseSender) error {
 	return d.resources.CallResource(ctx, req, sender)
+}
+
+type batchNowKey struct{}
+
+// batchNow is the instant a batch of queries treats as now.
+func (d *Datasource) batchNow(ctx context.Context) time.Time {
+	if t, ok := ctx.Value(batchNowKey{}).(time.Time); ok {
+		return t
+	}
+	return d.now()
 }
 
 // Dispose closes idle connections when Grafana replaces this instance (settings changed).

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
-	"sync"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
@@ -27,24 +26,16 @@ type request struct {
 
 type queryHandler func(ctx context.Context, r request) (data.Frames, error)
 
-// serve runs each query of a batch concurrently (the client bounds upstream requests) and turns
-// its error into a per-query response, so one bad query never fails the others.
+// serve answers the queries the mux routes to one handler, each with its own response, so one
+// bad query never fails the others. QueryData hands it one query at a time.
 func (d *Datasource) serve(h queryHandler) backend.QueryDataHandlerFunc {
 	return func(ctx context.Context, req *backend.QueryDataRequest) (*backend.QueryDataResponse, error) {
 		fromAlert := req.Headers[backend.FromAlertHeaderName] != "" || req.GetHTTPHeader(backend.FromAlertHeaderName) != ""
 		resp := backend.NewQueryDataResponse()
-		var mu sync.Mutex
-		var wg sync.WaitGroup
-		now := d.now()
+		now := d.batchNow(ctx)
 		for _, dq := range req.Queries {
-			wg.Go(func() {
-				r := d.answer(ctx, h, dq, fromAlert, now)
-				mu.Lock()
-				resp.Responses[dq.RefID] = r
-				mu.Unlock()
-			})
+			resp.Responses[dq.RefID] = d.answer(ctx, h, dq, fromAlert, now)
 		}
-		wg.Wait()
 		return resp, nil
 	}
 }
