@@ -6,8 +6,8 @@ import (
 	"cmp"
 	"context"
 	"maps"
-	"sync"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
