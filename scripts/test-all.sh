@@ -13,7 +13,13 @@ npm ci --no-audit --no-fund
 step "Downloading Go modules"
 go mod download
 
-step "go vet"
+step "gofmt and go vet"
+unformatted=$(gofmt -l pkg cmd Magefile.go)
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change these files (run gofmt -w):" >&2
+  echo "$unformatted" >&2
+  exit 1
+fi
 go vet ./pkg/... ./cmd/...
 
 step "Go tests (go test -race)"
