@@ -70,6 +70,8 @@ type Server struct {
 	faultMu   sync.Mutex
 	fault     *Fault
 	faultHits int
+
+	alerts alertSink
 }
 
 // New returns a Server for cfg, with defaults applied.
@@ -192,6 +194,10 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		}
 	}
 
+	if r.URL.Path == PathDemoAlerts {
+		s.handleDemoAlerts(w, r)
+		return
+	}
 	if f := s.activeFault(r.URL.Path); f != nil {
 		writeFault(w, r.URL.Path, f)
 		return
