@@ -73,10 +73,11 @@ func seriesFrames(res seriesResult, metric, unit, executed string) data.Frames {
 		}
 		f := data.NewFrame(metric, timeField, value)
 		f.Meta = &data.FrameMeta{
-			Type:                data.FrameTypeTimeSeriesMulti,
-			TypeVersion:         dataplaneVersion,
-			ExecutedQueryString: executed,
-			Custom:              map[string]any{"bucketWidthSeconds": int(res.width.Seconds())},
+			Type:                   data.FrameTypeTimeSeriesMulti,
+			TypeVersion:            dataplaneVersion,
+			PreferredVisualization: data.VisTypeGraph, // Explore draws it as a graph
+			ExecutedQueryString:    executed,
+			Custom:                 map[string]any{"bucketWidthSeconds": int(res.width.Seconds())},
 		}
 		frames = append(frames, f)
 	}
