@@ -34,7 +34,7 @@ const NUMERIC_SETTINGS: Array<{ key: NumericSetting; label: string; tooltip: str
   {
     key: 'maxConcurrency',
     label: 'Max concurrency',
-    tooltip: 'Most requests to the Flows API that one query runs at the same time.',
+    tooltip: 'Most requests to the Flows API in flight at once for this data source, across all panels and pages.',
   },
 ];
 
