@@ -3,7 +3,6 @@ package flowsapi_test
 import (
 	"context"
 	"io"
-	"net/http"
 	"net/http/httptest"
 	"slices"
 	"sync/atomic"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/flowlens/flows-datasource/pkg/flowsapi"
+	"github.com/flowlens/flows-datasource/pkg/internal/gauge"
 	"github.com/flowlens/flows-datasource/pkg/simulator"
 )
 
@@ -18,20 +18,14 @@ import (
 func gaugedSim(t testing.TB, latency time.Duration, maxLimit int) (*flowsapi.Client, *atomic.Int64) {
 	t.Helper()
 	sim := simulator.New(simulator.Config{Token: "tok", Log: io.Discard, Latency: latency, MaxLimit: maxLimit, Now: func() time.Time { return now }})
-	var inFlight, peak atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n := inFlight.Add(1)
-		defer inFlight.Add(-1)
-		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
-		}
-		sim.ServeHTTP(w, r)
-	}))
+	g := &gauge.Gauge{}
+	srv := httptest.NewServer(g.Wrap(sim))
 	t.Cleanup(srv.Close)
 	c, err := flowsapi.New(srv.URL, "tok", srv.Client(), 4)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c, &peak
+	return c, &g.Peak
 }
 
 func ids(p *flowsapi.PagedFlows) []string {

@@ -3,7 +3,6 @@ package flowsapi_test
 import (
 	"context"
 	"io"
-	"net/http"
 	"net/http/httptest"
 	"sync"
 	"sync/atomic"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/flowlens/flows-datasource/pkg/flowsapi"
+	"github.com/flowlens/flows-datasource/pkg/internal/gauge"
 	"github.com/flowlens/flows-datasource/pkg/simulator"
 )
 
@@ -18,18 +18,15 @@ import (
 func countingSim(t *testing.T, latency time.Duration) (*flowsapi.Client, *atomic.Int64) {
 	t.Helper()
 	sim := simulator.New(simulator.Config{Token: "tok", Log: io.Discard, Latency: latency, Now: func() time.Time { return now }})
-	var n atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n.Add(1)
-		sim.ServeHTTP(w, r)
-	}))
+	g := &gauge.Gauge{}
+	srv := httptest.NewServer(g.Wrap(sim))
 	t.Cleanup(srv.Close)
 	c, err := flowsapi.New(srv.URL, "tok", srv.Client(), 8)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.SetClock(func() time.Time { return now })
-	return c, &n
+	return c, &g.Total
 }
 
 // Identical requests made at once by several panels reach the API once, and each caller gets

@@ -2,12 +2,11 @@ package plugin
 
 import (
 	"io"
-	"net/http"
 	"net/http/httptest"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/flowlens/flows-datasource/pkg/internal/gauge"
 	"github.com/flowlens/flows-datasource/pkg/simulator"
 )
 
@@ -16,14 +15,8 @@ import (
 func TestBatchQueriesOfDifferentTypesRunAtOnce(t *testing.T) {
 	c := newClock(testNow)
 	sim := simulator.New(simulator.Config{Token: testToken, Seed: 42, Now: c.Now, Log: io.Discard, Latency: 400 * time.Millisecond})
-	var inFlight, peak atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n := inFlight.Add(1)
-		defer inFlight.Add(-1)
-		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
-		}
-		sim.ServeHTTP(w, r)
-	}))
+	g := &gauge.Gauge{}
+	srv := httptest.NewServer(g.Wrap(sim))
 	defer srv.Close()
 	ds := newTestDatasource(t, srv.URL, testToken, nil, c.Now)
 	res := query(t, ds, lastHour(), nil,
@@ -35,7 +28,7 @@ func TestBatchQueriesOfDifferentTypesRunAtOnce(t *testing.T) {
 			t.Fatalf("%s: %v", ref, r.Error)
 		}
 	}
-	if len(res) != 3 || peak.Load() != 3 {
-		t.Fatalf("%d responses; at most %d requests in flight, want 3", len(res), peak.Load())
+	if len(res) != 3 || g.Peak.Load() != 3 {
+		t.Fatalf("%d responses; at most %d requests in flight, want 3", len(res), g.Peak.Load())
 	}
 }
