@@ -63,43 +63,49 @@ func (d *Datasource) fetchFlows(ctx context.Context, tr backend.TimeRange, f mod
 	if err != nil {
 		return nil, err
 	}
+	params := make([]flowsapi.FlowsParams, len(combos))
 	results := make([]*flowsapi.PagedFlows, len(combos))
 	errs := make([]error, len(combos))
 	var wg sync.WaitGroup
 	for i, c := range combos {
+		params[i] = flowsapi.FlowsParams{From: tr.From, To: tr.To, Filter: c, Sort: sortBy, Order: order, Limit: min(d.settings.PageSize, maxRows)}
 		wg.Go(func() {
-			p := flowsapi.FlowsParams{From: tr.From, To: tr.To, Filter: c, Sort: sortBy, Order: order}
-			results[i], errs[i] = d.client.PageFlows(ctx, p, d.settings.PageSize, maxRows)
+			results[i], errs[i] = d.client.PageFlows(ctx, params[i], d.settings.PageSize, maxRows)
 		})
 	}
 	wg.Wait()
 	set := &flowSet{}
-	seen := make(map[string]struct{})
 	for i, r := range results {
 		if errs[i] != nil {
 			return nil, errs[i]
 		}
 		set.total += r.Total
 		set.capped = set.capped || r.Capped
+		desc := flowsapi.RequestString(flowsapi.FlowsPath, params[i].Values())
+		if r.Pages > 1 {
+			desc += fmt.Sprintf(" (%d pages by offset)", r.Pages)
+		}
+		set.requests = append(set.requests, desc)
+	}
+	if len(combos) == 1 {
+		// PageFlows has already kept each id once.
+		set.flows = results[0].Flows
+		return set, nil
+	}
+	// Several combinations can match one record (port 80 and port 443 both match 80 → 443).
+	seen := make(map[string]struct{})
+	for _, r := range results {
 		for _, fl := range r.Flows {
 			if _, dup := seen[fl.ID]; !dup {
 				seen[fl.ID] = struct{}{}
 				set.flows = append(set.flows, fl)
 			}
 		}
-		p := flowsapi.FlowsParams{From: tr.From, To: tr.To, Filter: combos[i], Sort: sortBy, Order: order, Limit: min(d.settings.PageSize, maxRows)}
-		desc := flowsapi.RequestString(flowsapi.FlowsPath, p.Values())
-		if r.Pages > 1 {
-			desc += fmt.Sprintf(" (%d pages by offset)", r.Pages)
-		}
-		set.requests = append(set.requests, desc)
 	}
-	if len(combos) > 1 {
-		sortFlows(set.flows, sortBy, order)
-		if len(set.flows) > maxRows {
-			set.flows = set.flows[:maxRows]
-			set.capped = true
-		}
+	sortFlows(set.flows, sortBy, order)
+	if len(set.flows) > maxRows {
+		set.flows = set.flows[:maxRows]
+		set.capped = true
 	}
 	return set, nil
 }
