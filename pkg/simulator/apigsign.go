@@ -143,8 +143,9 @@ func verifyAPIGSignature(r *http.Request, keys map[string]string, now time.Time)
 			return errors.New("SignedHeaders must be lower case")
 		}
 	}
-	if !slices.Contains(a.signedHeaders, "host") || !slices.Contains(a.signedHeaders, "x-sdk-date") {
-		return errors.New("SignedHeaders must include host and x-sdk-date")
+	// The official SDK signs x-sdk-date, x-project-id and user-agent, but not host.
+	if !slices.Contains(a.signedHeaders, "x-sdk-date") {
+		return errors.New("SignedHeaders must include x-sdk-date")
 	}
 	date := r.Header.Get(apigDateHeader)
 	t, err := time.Parse(apigDateFormat, date)

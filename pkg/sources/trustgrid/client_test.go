@@ -122,8 +122,10 @@ func TestReadsThreeThousandFlowsThroughPages(t *testing.T) {
 		t.Errorf("read %d pages, want 5: %v", len(res.Requests), res.Requests)
 	}
 	got := map[string]bool{}
+	byStart := map[int64][]string{}
 	for _, f := range res.Flows {
 		got[key(f)] = true
+		byStart[f.StartTime.UnixMilli()] = append(byStart[f.StartTime.UnixMilli()], key(f))
 	}
 	if len(got) != 3000 {
 		t.Fatalf("%d unique flows among 3000", len(got))
@@ -131,14 +133,8 @@ func TestReadsThreeThousandFlowsThroughPages(t *testing.T) {
 	// Every flow is one of the reference records, with its bytes split into source and dest.
 	for _, r := range want {
 		k := fmt.Sprintf("%s|%d|%s|%d|", r.SrcIP, r.SrcPort, r.DstIP, r.DstPort)
-		found := false
-		for g := range got {
-			if strings.HasPrefix(g, k) && strings.Contains(g, fmt.Sprintf("|%d|%d|", r.Bytes, r.FirstSeenMs)) {
-				found = true
-				break
-			}
-		}
-		if !found {
+		tail := fmt.Sprintf("|%d|%d|", r.Bytes, r.FirstSeenMs)
+		if !slices.ContainsFunc(byStart[r.FirstSeenMs], func(g string) bool { return strings.HasPrefix(g, k) && strings.Contains(g, tail) }) {
 			t.Fatalf("reference record %+v missing from the Trustgrid read", r)
 		}
 	}
