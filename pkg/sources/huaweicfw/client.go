@@ -165,17 +165,21 @@ func (c *Client) sdk(ctx context.Context) *cfw.CfwClient {
 
 // Filter holds the record filters of ListFlowLogs; empty fields are not sent.
 type Filter struct {
-	Direction     string // in2out | out2in
-	LogType       string // internet | vpc | nat
-	SrcIP         string
-	DstIP         string
-	SrcPort       *uint16
-	DstPort       *uint16
-	Protocol      string // TCP, UDP, ICMP, ICMPV6, …
-	App           string
-	DstHost       string
-	SrcRegionName string
-	DstRegionName string
+	Direction       string // in2out | out2in
+	LogType         string // internet | vpc | nat
+	SrcIP           string
+	DstIP           string
+	SrcPort         *uint16
+	DstPort         *uint16
+	Protocol        string // TCP, UDP, ICMP, ICMPV6, …
+	App             string
+	DstHost         string
+	SrcRegionName   string
+	DstRegionName   string
+	SrcProvinceName string
+	DstProvinceName string
+	SrcCityName     string
+	DstCityName     string
 }
 
 // Query is one search: the records of firewall FwInstanceID that started in [From, To]
@@ -294,6 +298,10 @@ func (c *Client) RequestString(r *model.ListFlowLogsRequest) string {
 	opt("dst_host", r.DstHost)
 	opt("src_region_name", r.SrcRegionName)
 	opt("dst_region_name", r.DstRegionName)
+	opt("src_province_name", r.SrcProvinceName)
+	opt("dst_province_name", r.DstProvinceName)
+	opt("src_city_name", r.SrcCityName)
+	opt("dst_city_name", r.DstCityName)
 	opt("log_id", r.LogId)
 	if r.NextDate != nil {
 		v.Set("next_date", strconv.FormatInt(*r.NextDate, 10))
@@ -339,6 +347,8 @@ func (q Query) request() *model.ListFlowLogsRequest {
 	r.SrcPort, r.DstPort = port(f.SrcPort), port(f.DstPort)
 	r.Protocol, r.App, r.DstHost = str(f.Protocol), str(f.App), str(f.DstHost)
 	r.SrcRegionName, r.DstRegionName = str(f.SrcRegionName), str(f.DstRegionName)
+	r.SrcProvinceName, r.DstProvinceName = str(f.SrcProvinceName), str(f.DstProvinceName)
+	r.SrcCityName, r.DstCityName = str(f.SrcCityName), str(f.DstCityName)
 	r.EnterpriseProjectId = str(q.EnterpriseProjectID)
 	return r
 }

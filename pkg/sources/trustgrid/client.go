@@ -181,6 +181,9 @@ func New(baseURL string, creds Credentials, hc *http.Client) (*Client, error) {
 	return &Client{base: u, auth: auth, http: hc}, nil
 }
 
+// BaseURL is the API host requests go to.
+func (c *Client) BaseURL() string { return c.base.String() }
+
 // APIError is a non-2xx answer.
 type APIError struct {
 	Status  int
