@@ -35,16 +35,24 @@ const (
 
 // Config configures a Server. Zero values get the defaults.
 type Config struct {
-	Token          string                           // bearer token required on every request; default "demo-token"
-	Seed           int64                            // default 1
-	FlowsPerMinute int                              // mean records per 60 s window; default 40
-	History        time.Duration                    // how far back data exists from now (rolling); default 24h
-	MaxLimit       int                              // server-side cap on limit for /flows and top-talkers; default 1000
-	Latency        time.Duration                    // added to every response
-	Now            func() time.Time                 // clock; default time.Now
-	Idle           func(windowStart time.Time) bool // windows without traffic; nil = none
-	Fault          *Fault                           // injected fault; nil = none
-	Log            io.Writer                        // request log; default os.Stderr (io.Discard silences it)
+	Token          string        // bearer token required on every request; default "demo-token"
+	Seed           int64         // default 1
+	FlowsPerMinute int           // mean records per 60 s window; default 40
+	History        time.Duration // how far back data exists from now (rolling); default 24h
+	MaxLimit       int           // server-side cap on limit for /flows and top-talkers; default 1000
+	// TopTalkersMaxLimit caps limit on /top-talkers alone, below MaxLimit; default MaxLimit.
+	TopTalkersMaxLimit int
+	// ClockOffset is how far the server's clock is ahead of Now (negative: behind). The
+	// server's now decides which windows are published and where look-backs end.
+	ClockOffset time.Duration
+	// Retention drops windows older than now - Retention from the index although History
+	// reaches further; default History.
+	Retention time.Duration
+	Latency   time.Duration                    // added to every response
+	Now       func() time.Time                 // clock; default time.Now
+	Idle      func(windowStart time.Time) bool // windows without traffic; nil = none
+	Fault     *Fault                           // injected fault; nil = none
+	Log       io.Writer                        // request log; default os.Stderr (io.Discard silences it)
 }
 
 // Fault is an injected failure, see the package documentation.
@@ -63,9 +71,11 @@ type Server struct {
 	gen *generator
 	log *log.Logger
 
-	mu    sync.Mutex
-	cache map[int64]*window
-	snap  *snapshot
+	mu     sync.Mutex
+	cache  map[int64]*window
+	snap   *snapshot
+	ix     *index
+	oldest int64 // first published minute seen so far
 
 	faultMu   sync.Mutex
 	fault     *Fault
@@ -91,6 +101,12 @@ func New(cfg Config) *Server {
 	if cfg.MaxLimit <= 0 {
 		cfg.MaxLimit = DefaultMaxLimit
 	}
+	if cfg.TopTalkersMaxLimit <= 0 || cfg.TopTalkersMaxLimit > cfg.MaxLimit {
+		cfg.TopTalkersMaxLimit = cfg.MaxLimit
+	}
+	if cfg.Retention < 0 {
+		cfg.Retention = 0
+	}
 	if cfg.Latency < 0 {
 		cfg.Latency = 0
 	}
@@ -100,11 +116,14 @@ func New(cfg Config) *Server {
 	if cfg.Log == nil {
 		cfg.Log = os.Stderr
 	}
+	gen := newGenerator(cfg.Seed, cfg.FlowsPerMinute, cfg.Idle)
 	s := &Server{
-		cfg:   cfg,
-		gen:   newGenerator(cfg.Seed, cfg.FlowsPerMinute, cfg.Idle),
-		log:   log.New(cfg.Log, "flows-simulator: ", log.LstdFlags|log.Lmicroseconds),
-		cache: map[int64]*window{},
+		cfg:    cfg,
+		gen:    gen,
+		ix:     newIndex(gen),
+		oldest: math.MinInt64,
+		log:    log.New(cfg.Log, "flows-simulator: ", log.LstdFlags|log.Lmicroseconds),
+		cache:  map[int64]*window{},
 	}
 	s.SetFault(cfg.Fault)
 	return s
@@ -229,8 +248,14 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, msg)
 		return
 	}
-	h(w, r.URL.Query(), s.cfg.Now())
+	now := s.now()
+	// The Date header tells a client the server's clock (whole seconds, as HTTP has it).
+	w.Header().Set("Date", now.UTC().Format(http.TimeFormat))
+	h(w, r.URL.Query(), now)
 }
+
+// now is the server's clock: Config.Now plus Config.ClockOffset.
+func (s *Server) now() time.Time { return s.cfg.Now().Add(s.cfg.ClockOffset) }
 
 func (s *Server) checkAuth(r *http.Request) string {
 	h := r.Header.Get("Authorization")
