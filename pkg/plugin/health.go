@@ -11,7 +11,7 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 
-	"github.com/flowlens/flows-datasource/pkg/flowsapi"
+	"github.com/flowlens/flows-datasource/pkg/sources/flowsapi"
 )
 
 // CheckHealth is "Save & test": one cheap /flows call (a single row of the last hour) that

@@ -3,7 +3,7 @@ package plugin
 import (
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
-	"github.com/flowlens/flows-datasource/pkg/flowsapi"
+	"github.com/flowlens/flows-datasource/pkg/sources/flowsapi"
 )
 
 // nodeGraphFrames lays out top pairs for Grafana's node graph panel: a nodes frame (one node

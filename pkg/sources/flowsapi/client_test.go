@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flowlens/flows-datasource/pkg/flowsapi"
+	"github.com/flowlens/flows-datasource/pkg/sources/flowsapi"
 	"github.com/flowlens/flows-datasource/pkg/simulator"
 )
 

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flowlens/flows-datasource/pkg/flowsapi"
+	"github.com/flowlens/flows-datasource/pkg/sources/flowsapi"
 	"github.com/flowlens/flows-datasource/pkg/internal/gauge"
 	"github.com/flowlens/flows-datasource/pkg/simulator"
 )
