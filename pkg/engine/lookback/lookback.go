@@ -192,7 +192,9 @@ func Diff(a, b *Cum, key, metric string) Value {
 }
 
 // TotalDiff is the exact total over the windows in a but not in b.
-func TotalDiff(a, b *Cum, metric string) int64 { return a.Total.Metric(metric) - b.Total.Metric(metric) }
+func TotalDiff(a, b *Cum, metric string) int64 {
+	return a.Total.Metric(metric) - b.Total.Metric(metric)
+}
 
 // ---------------------------------------------------------------------------------------------
 // Cost
