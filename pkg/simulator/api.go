@@ -362,7 +362,69 @@ type ranked struct {
 // pageByMetric selects the page of records sorted by bytes or packets (ties by id ascending)
 // in one light pass, keeping the best offset+limit.
 func (s *Server) pageByMetric(lo, hi int64, f *filter, sortBy int, desc bool, offset, limit int64) (int, []Flow) {
-	keep := int(offset + limit)
+	best, total := s.rankedRange(lo, hi, f, sortBy, desc, int(offset+limit))
+	best = best[:min(len(best), int(offset+limit))]
+	flows := []Flow{}
+	if offset >= int64(len(best)) {
+		return int(total), flows
+	}
+	best = best[offset:]
+	// Build the page's Flows: one more pass over each window that holds some of them.
+	wanted := map[int64]map[int32]int{} // minute → index → place in the page
+	for i, r := range best {
+		if wanted[r.minute] == nil {
+			wanted[r.minute] = map[int32]int{}
+		}
+		wanted[r.minute][r.index] = i
+	}
+	flows = make([]Flow, len(best))
+	var rec record
+	for m, places := range wanted {
+		s.gen.each(m, func(i int, c *core) {
+			if at, ok := places[int32(i)]; ok {
+				s.gen.full(m, i, c, &rec)
+				flows[at] = rec.Flow
+			}
+		})
+	}
+	return int(total), flows
+}
+
+// sortedKey identifies a by-metric selection, so that the pages of one read share it.
+type sortedKey struct {
+	lo, hi int64
+	f      filter
+	sortBy int
+	desc   bool
+}
+
+// sortedEntry is the last by-metric selection: its best records in order, and the total.
+type sortedEntry struct {
+	key   sortedKey
+	best  []ranked
+	total int64
+}
+
+// maxSortedCache bounds the selection kept between pages (32 bytes a record).
+const maxSortedCache = 1_000_000
+
+// rankedRange returns at least the best keep records of the range in order (all of them when
+// the range is small enough to keep between pages), and how many match.
+func (s *Server) rankedRange(lo, hi int64, f *filter, sortBy int, desc bool, keep int) ([]ranked, int64) {
+	key := sortedKey{lo, hi, *f, sortBy, desc}
+	s.mu.Lock()
+	e := s.sorted
+	s.mu.Unlock()
+	if e != nil && e.key == key && (len(e.best) >= keep || int64(len(e.best)) == e.total) {
+		return e.best, e.total
+	}
+	var n int64
+	for m := lo; m <= hi; m++ {
+		n += s.matchCount(m, f)
+	}
+	if n <= maxSortedCache {
+		keep = int(n) // keep all: the next pages need no pass
+	}
 	// before reports whether a comes before b in the answer.
 	before := func(a, b *ranked) bool {
 		if a.metric != b.metric {
@@ -393,30 +455,12 @@ func (s *Server) pageByMetric(lo, hi int64, f *filter, sortBy int, desc bool, of
 		}
 		return 1
 	})
-	flows := []Flow{}
-	if offset >= int64(len(best)) {
-		return int(total), flows
+	if int64(len(best)) == total {
+		s.mu.Lock()
+		s.sorted = &sortedEntry{key: key, best: best, total: total}
+		s.mu.Unlock()
 	}
-	best = best[offset:]
-	// Build the page's Flows: one more pass over each window that holds some of them.
-	wanted := map[int64]map[int32]int{} // minute → index → place in the page
-	for i, r := range best {
-		if wanted[r.minute] == nil {
-			wanted[r.minute] = map[int32]int{}
-		}
-		wanted[r.minute][r.index] = i
-	}
-	flows = make([]Flow, len(best))
-	var rec record
-	for m, places := range wanted {
-		s.gen.each(m, func(i int, c *core) {
-			if at, ok := places[int32(i)]; ok {
-				s.gen.full(m, i, c, &rec)
-				flows[at] = rec.Flow
-			}
-		})
-	}
-	return int(total), flows
+	return best, total
 }
 
 // worstFirst keeps the best n records seen: a heap with the worst kept record on top.

@@ -95,7 +95,8 @@ type Server struct {
 	cache  map[int64]*window
 	snap   *snapshot
 	ix     *index
-	oldest int64 // first published minute seen so far
+	sorted *sortedEntry // the last by-metric selection, shared by the pages of one read
+	oldest int64        // first published minute seen so far
 
 	faultMu   sync.Mutex
 	fault     *Fault
