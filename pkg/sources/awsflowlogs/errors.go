@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
 // ErrorKind classifies a failed AWS call by what the user has to do about it.
@@ -78,6 +80,11 @@ func classify(auth Auth, region, op string, err error) error {
 		return nil
 	}
 	e := &Error{Region: region, Operation: op}
+	// A call made on the way, e.g. sts:AssumeRole for the credentials of an EC2 call, is the
+	// one that failed: name it.
+	if inner := innermostOperation(err); inner != nil && inner.ServiceID == "STS" {
+		e.Operation = "sts:" + inner.OperationName
+	}
 	var api smithy.APIError
 	var netErr net.Error
 	var urlErr *url.Error
@@ -95,12 +102,49 @@ func classify(auth Auth, region, op string, err error) error {
 			e.Kind = KindThrottled
 		case e.Code == "ResourceNotFoundException":
 			e.Kind = KindNotFound
+		default:
+			e.Kind = kindOfStatus(err)
 		}
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr), errors.As(err, &urlErr):
 		e.Kind, e.Message = KindUnreachable, err.Error()
 	default:
-		e.Message = err.Error()
+		// An answer that is not an AWS error document (some emulators answer JSON APIs with
+		// XML errors): the HTTP status still says what happened.
+		var resp *smithyhttp.ResponseError
+		if errors.As(err, &resp) {
+			e.Kind = kindOfStatus(err)
+			e.Message = fmt.Sprintf("HTTP %d %s", resp.HTTPStatusCode(), http.StatusText(resp.HTTPStatusCode()))
+		} else {
+			e.Message = err.Error()
+		}
 	}
 	e.Message = auth.redact(e.Message)
 	return e
+}
+
+func kindOfStatus(err error) ErrorKind {
+	var resp *smithyhttp.ResponseError
+	if !errors.As(err, &resp) {
+		return KindOther
+	}
+	switch resp.HTTPStatusCode() {
+	case http.StatusUnauthorized:
+		return KindCredentials
+	case http.StatusForbidden:
+		return KindAccess
+	case http.StatusTooManyRequests:
+		return KindThrottled
+	}
+	return KindOther
+}
+
+func innermostOperation(err error) *smithy.OperationError {
+	var found *smithy.OperationError
+	for err != nil {
+		if op, ok := err.(*smithy.OperationError); ok {
+			found = op
+		}
+		err = errors.Unwrap(err)
+	}
+	return found
 }
