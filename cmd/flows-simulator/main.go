@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -56,6 +57,8 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (*option
 		faultRetry, idleEvery, idleFor time.Duration
 		faultBody, faultPaths          string
 		faultMalformed                 bool
+		extra                          simulator.Fault
+		faultTotal                     string
 	)
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address to listen on (host:port; 0.0.0.0:8080 in a container, port 0 picks a free port)")
 	fs.StringVar(&o.cfg.Token, "token", simulator.DefaultToken, "bearer token required on every request (env FLOWS_API_TOKEN or FLOWS_SIM_TOKEN)")
@@ -70,6 +73,17 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (*option
 	fs.BoolVar(&faultMalformed, "fault-malformed", false, "inject 200 responses with a truncated JSON body")
 	fs.StringVar(&faultPaths, "fault-paths", "", "comma-separated paths the fault applies to (default all)")
 	fs.IntVar(&faultCount, "fault-count", 0, "only the first N matching requests fail (0 = all)")
+	fs.StringVar(&extra.EchoToken, "fault-echo-token", "", "answer errors (default 401) echoing the token: raw, url or base64")
+	fs.IntVar(&extra.EchoAt, "fault-echo-at", 0, "with -fault-echo-token: the echo starts after this many characters")
+	fs.StringVar(&extra.RedirectTo, "fault-redirect", "", "answer 307 to this origin or path (/moved: same origin) + the request URI")
+	fs.BoolVar(&extra.NonUTF8, "fault-non-utf8", false, "bytes that are not UTF-8 in error bodies (with a fault) or in every text value (alone)")
+	fs.BoolVar(&extra.IgnoreOffset, "fault-ignore-offset", false, "/flows answers every offset with the first page")
+	fs.StringVar(&faultTotal, "fault-total", "", "/flows reports this total (e.g. 1000000000, 3, -1800)")
+	fs.BoolVar(&extra.AbsurdTimes, "fault-absurd-times", false, "/flows: two records per page with window_start ±9e15 ms")
+	fs.BoolVar(&extra.NullIDs, "fault-null-ids", false, "/flows ids null or empty, null entries in answers")
+	fs.IntVar(&extra.LongStrings, "fault-long-strings", 0, "every text value grows by this many bytes")
+	fs.Int64Var(&extra.PadBytes, "fault-pad-bytes", 0, "answers grow by this many bytes of whitespace (huge bodies)")
+	fs.Int64Var(&extra.GzipBomb, "fault-gzip-bomb", 0, "answers are gzip-encoded and inflate to this many bytes more")
 	fs.DurationVar(&idleEvery, "idle-every", 0, "with -idle-for: an idle stretch (no traffic) every this long, aligned to the epoch (e.g. 60m)")
 	fs.DurationVar(&idleFor, "idle-for", 0, "length of each idle stretch (e.g. 5m)")
 	fs.BoolVar(&o.quiet, "quiet", false, "do not log requests")
@@ -124,18 +138,33 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (*option
 	case idleEvery != 0 && (idleFor < 0 || idleFor >= idleEvery):
 		return nil, errors.New("-idle-for must be shorter than -idle-every")
 	}
-	if faultStatus != 0 || faultMalformed || faultBody != "" {
-		c.Fault = &simulator.Fault{
-			Status: faultStatus, RetryAfter: faultRetry, Body: faultBody,
-			Malformed: faultMalformed, Count: faultCount,
+	if faultTotal != "" {
+		n, err := strconv.Atoi(faultTotal)
+		if err != nil {
+			return nil, fmt.Errorf("-fault-total %q is not a whole number", faultTotal)
 		}
+		extra.Total = &n
+	}
+	switch extra.EchoToken {
+	case "", "raw", "url", "base64":
+	default:
+		return nil, fmt.Errorf("-fault-echo-token %q is not one of raw, url, base64", extra.EchoToken)
+	}
+	if extra.EchoAt < 0 || extra.LongStrings < 0 || extra.PadBytes < 0 || extra.GzipBomb < 0 {
+		return nil, errors.New("-fault-echo-at, -fault-long-strings, -fault-pad-bytes and -fault-gzip-bomb must not be negative")
+	}
+	extra.Status, extra.RetryAfter, extra.Body, extra.Malformed, extra.Count = faultStatus, faultRetry, faultBody, faultMalformed, faultCount
+	anyExtra := extra.EchoToken != "" || extra.RedirectTo != "" || extra.NonUTF8 || extra.IgnoreOffset || extra.Total != nil ||
+		extra.AbsurdTimes || extra.NullIDs || extra.LongStrings > 0 || extra.PadBytes > 0 || extra.GzipBomb > 0
+	if faultStatus != 0 || faultMalformed || faultBody != "" || anyExtra {
+		c.Fault = &extra
 		for _, p := range strings.Split(faultPaths, ",") {
 			if p = strings.TrimSpace(p); p != "" {
 				c.Fault.Paths = append(c.Fault.Paths, p)
 			}
 		}
 	} else if faultPaths != "" || faultCount != 0 || faultRetry != 0 {
-		return nil, errors.New("-fault-paths, -fault-count and -fault-retry-after need -fault-status, -fault-body or -fault-malformed")
+		return nil, errors.New("-fault-paths, -fault-count and -fault-retry-after need another -fault-… flag")
 	}
 	if idleEvery > 0 {
 		every, length := idleEvery.Milliseconds(), idleFor.Milliseconds()
@@ -197,9 +226,30 @@ func describeFault(f *simulator.Fault) string {
 	s := fmt.Sprintf("status %d", status)
 	if f.Malformed {
 		s = "malformed 200"
+	} else if f.Status == 0 && f.Body == "" && f.EchoToken == "" && f.RedirectTo == "" {
+		s = "answers altered"
 	}
 	if f.RetryAfter > 0 {
 		s += fmt.Sprintf(", Retry-After %v", f.RetryAfter)
+	}
+	for _, knob := range []struct {
+		on   bool
+		text string
+	}{
+		{f.EchoToken != "", "echoes the token (" + f.EchoToken + ")"},
+		{f.RedirectTo != "", "redirects to " + f.RedirectTo},
+		{f.NonUTF8, "non-UTF-8 text"},
+		{f.IgnoreOffset, "ignores offset"},
+		{f.Total != nil, "reports a false total"},
+		{f.AbsurdTimes, "absurd times"},
+		{f.NullIDs, "null ids"},
+		{f.LongStrings > 0, fmt.Sprintf("strings %d bytes longer", f.LongStrings)},
+		{f.PadBytes > 0, fmt.Sprintf("bodies %d bytes larger", f.PadBytes)},
+		{f.GzipBomb > 0, fmt.Sprintf("gzip bomb of %d bytes", f.GzipBomb)},
+	} {
+		if knob.on {
+			s += ", " + knob.text
+		}
 	}
 	if len(f.Paths) > 0 {
 		s += ", paths " + strings.Join(f.Paths, ",")

@@ -269,3 +269,26 @@ func TestBinary(t *testing.T) {
 		t.Errorf("stderr:\n%s", out)
 	}
 }
+
+// Every fault class of the simulator has a flag.
+func TestParseFaultClassFlags(t *testing.T) {
+	o, err := parse([]string{"-fault-echo-token", "base64", "-fault-echo-at", "190", "-fault-non-utf8", "-fault-ignore-offset",
+		"-fault-total", "-1800", "-fault-absurd-times", "-fault-null-ids", "-fault-long-strings", "1000",
+		"-fault-pad-bytes", "300000000", "-fault-gzip-bomb", "1000000000", "-fault-redirect", "http://127.0.0.1:9"}, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := o.cfg.Fault
+	if f == nil || f.EchoToken != "base64" || f.EchoAt != 190 || !f.NonUTF8 || !f.IgnoreOffset || f.Total == nil || *f.Total != -1800 ||
+		!f.AbsurdTimes || !f.NullIDs || f.LongStrings != 1000 || f.PadBytes != 300000000 || f.GzipBomb != 1000000000 || f.RedirectTo != "http://127.0.0.1:9" {
+		t.Fatalf("fault %+v", f)
+	}
+	if o, err := parse([]string{"-fault-ignore-offset", "-fault-count", "1"}, env(nil), io.Discard); err != nil || o.cfg.Fault.Count != 1 || describeFault(o.cfg.Fault) != "answers altered, ignores offset, first 1 requests" {
+		t.Fatalf("data fault alone: %v %q", err, describeFault(o.cfg.Fault))
+	}
+	for _, bad := range [][]string{{"-fault-total", "many"}, {"-fault-echo-token", "hex"}, {"-fault-pad-bytes", "-1"}} {
+		if _, err := parse(bad, env(nil), io.Discard); err == nil || !strings.Contains(err.Error(), bad[0]) {
+			t.Errorf("%v: %v", bad, err)
+		}
+	}
+}
