@@ -2,6 +2,7 @@ package simulator
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
@@ -49,6 +50,9 @@ type Config struct {
 	Idle           func(windowStart time.Time) bool // windows without traffic; nil = none
 	Fault          *Fault                           // injected fault; nil = none
 	Log            io.Writer                        // request log; default os.Stderr (io.Discard silences it)
+	APIs           []string                         // API faces served (APIFlows, APITrustgrid, APIHuaweiCFW); empty = all
+	Trustgrid      TrustgridConfig                  // the Trustgrid face
+	HuaweiCFW      HuaweiCFWConfig                  // the Huawei Cloud Firewall face
 }
 
 // Fault is an injected failure, see the package documentation.
@@ -119,6 +123,22 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Log == nil {
 		cfg.Log = os.Stderr
+	}
+	tg := &cfg.Trustgrid
+	tg.ClientID = cmp.Or(tg.ClientID, DefaultTrustgridClientID)
+	tg.Secret = cmp.Or(tg.Secret, DefaultTrustgridSecret)
+	tg.JWT = cmp.Or(tg.JWT, DefaultTrustgridJWT)
+	if tg.MaxLimit <= 0 {
+		tg.MaxLimit = DefaultTrustgridMaxLimit
+	}
+	hw := &cfg.HuaweiCFW
+	hw.ProjectID = cmp.Or(hw.ProjectID, DefaultCFWProjectID)
+	hw.FwInstanceID = cmp.Or(hw.FwInstanceID, DefaultCFWFwInstanceID)
+	hw.AccessKey = cmp.Or(hw.AccessKey, DefaultCFWAccessKey)
+	hw.SecretKey = cmp.Or(hw.SecretKey, DefaultCFWSecretKey)
+	hw.IAMToken = cmp.Or(hw.IAMToken, DefaultCFWIAMToken)
+	if hw.SignClock == nil {
+		hw.SignClock = time.Now
 	}
 	s := &Server{
 		cfg:   cfg,
@@ -237,6 +257,18 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 
 // route answers the API's endpoints.
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.URL.Path == PathTrustgridFlowLogs && s.serves(APITrustgrid):
+		s.handleTrustgridFlowLogs(w, r)
+		return
+	case strings.HasPrefix(r.URL.Path, "/v1/") && s.serves(APIHuaweiCFW):
+		s.handleCFW(w, r)
+		return
+	case !s.serves(APIFlows):
+		writeError(w, http.StatusNotFound, "not found: "+r.URL.Path)
+		return
+	}
+
 	var h func(http.ResponseWriter, url.Values, time.Time)
 	switch r.URL.Path {
 	case PathFlows:
