@@ -1,5 +1,6 @@
-// Command flows-simulator serves the Flows API over deterministic synthetic
-// traffic (see package pkg/simulator for the exact semantics).
+// Command flows-simulator serves the Flows API, the Trustgrid flow-log API and Huawei Cloud
+// Firewall's ListFlowLogs over one deterministic synthetic traffic (see package
+// pkg/simulator for the exact semantics); -apis picks which of them it serves.
 //
 //	go run ./cmd/flows-simulator [flags]
 //
@@ -18,6 +19,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -57,6 +59,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (*option
 		faultRetry, idleEvery, idleFor time.Duration
 		faultBody, faultPaths          string
 		faultMalformed                 bool
+		apis                           string
 		extra                          simulator.Fault
 		faultTotal                     string
 	)
@@ -90,6 +93,18 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (*option
 	fs.DurationVar(&idleEvery, "idle-every", 0, "with -idle-for: an idle stretch (no traffic) every this long, aligned to the epoch (e.g. 60m)")
 	fs.DurationVar(&idleFor, "idle-for", 0, "length of each idle stretch (e.g. 5m)")
 	fs.BoolVar(&o.quiet, "quiet", false, "do not log requests")
+	fs.StringVar(&apis, "apis", strings.Join(simulator.AllAPIs, ","), "comma-separated API faces to serve over the one traffic: "+strings.Join(simulator.AllAPIs, ", "))
+	tg, hw := &o.cfg.Trustgrid, &o.cfg.HuaweiCFW
+	fs.StringVar(&tg.ClientID, "trustgrid-client-id", simulator.DefaultTrustgridClientID, "Trustgrid: client ID accepted in 'Authorization: trustgrid-token ID:SECRET'")
+	fs.StringVar(&tg.Secret, "trustgrid-secret", simulator.DefaultTrustgridSecret, "Trustgrid: client secret")
+	fs.StringVar(&tg.JWT, "trustgrid-jwt", simulator.DefaultTrustgridJWT, "Trustgrid: token accepted in 'Authorization: Bearer <JWT>'")
+	fs.BoolVar(&tg.IgnorePage, "trustgrid-ignore-page", false, "Trustgrid: answer every page with the first (to test clients' loop detection)")
+	fs.StringVar(&hw.ProjectID, "cfw-project-id", simulator.DefaultCFWProjectID, "Huawei CFW: the project_id of the path")
+	fs.StringVar(&hw.FwInstanceID, "cfw-fw-instance-id", simulator.DefaultCFWFwInstanceID, "Huawei CFW: the firewall instance (sees all traffic)")
+	fs.StringVar(&hw.AccessKey, "cfw-access-key", simulator.DefaultCFWAccessKey, "Huawei CFW: AK whose signatures are accepted")
+	fs.StringVar(&hw.SecretKey, "cfw-secret-key", simulator.DefaultCFWSecretKey, "Huawei CFW: SK of that AK")
+	fs.StringVar(&hw.IAMToken, "cfw-iam-token", simulator.DefaultCFWIAMToken, "Huawei CFW: IAM token accepted in X-Auth-Token")
+	fs.BoolVar(&hw.IgnoreCursor, "cfw-ignore-cursor", false, "Huawei CFW: answer every page with the first (to test clients' loop detection)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -147,6 +162,27 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (*option
 	case idleEvery != 0 && (idleFor < 0 || idleFor >= idleEvery):
 		return nil, errors.New("-idle-for must be shorter than -idle-every")
 	}
+	for _, a := range strings.Split(apis, ",") {
+		if a = strings.TrimSpace(a); a == "" {
+			continue
+		}
+		if !slices.Contains(simulator.AllAPIs, a) {
+			return nil, fmt.Errorf("-apis: %q is not one of %s", a, strings.Join(simulator.AllAPIs, ", "))
+		}
+		c.APIs = append(c.APIs, a)
+	}
+	if len(c.APIs) == 0 {
+		return nil, errors.New("-apis must name at least one of " + strings.Join(simulator.AllAPIs, ", "))
+	}
+	for _, v := range []struct{ flag, val string }{
+		{"-trustgrid-client-id", c.Trustgrid.ClientID}, {"-trustgrid-secret", c.Trustgrid.Secret}, {"-trustgrid-jwt", c.Trustgrid.JWT},
+		{"-cfw-project-id", c.HuaweiCFW.ProjectID}, {"-cfw-fw-instance-id", c.HuaweiCFW.FwInstanceID},
+		{"-cfw-access-key", c.HuaweiCFW.AccessKey}, {"-cfw-secret-key", c.HuaweiCFW.SecretKey}, {"-cfw-iam-token", c.HuaweiCFW.IAMToken},
+	} {
+		if v.val == "" {
+			return nil, errors.New(v.flag + " must not be empty")
+		}
+	}
 	if faultTotal != "" {
 		n, err := strconv.Atoi(faultTotal)
 		if err != nil {
@@ -202,6 +238,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	fmt.Fprintf(stdout, "flows-simulator listening on http://%s\n", ln.Addr())
+	fmt.Fprintf(stderr, "flows-simulator: APIs %s (Trustgrid %s, Huawei CFW %s)\n", strings.Join(o.cfg.APIs, ","),
+		simulator.PathTrustgridFlowLogs, simulator.CFWFlowLogsPath(o.cfg.HuaweiCFW.ProjectID))
 	fmt.Fprintf(stderr, "flows-simulator: seed %d, %d flows/min, history %v, retention %v, clock offset %v, max limit %d (top-talkers %d), latency %v, fault %s\n",
 		o.cfg.Seed, o.cfg.FlowsPerMinute, o.cfg.History, o.cfg.Retention, o.cfg.ClockOffset, o.cfg.MaxLimit, o.cfg.TopTalkersMaxLimit, o.cfg.Latency, describeFault(o.cfg.Fault))
 

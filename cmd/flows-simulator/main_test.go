@@ -33,6 +33,17 @@ func TestParseDefaults(t *testing.T) {
 	}
 }
 
+func TestParseAPIs(t *testing.T) {
+	o, err := parse(nil, env(nil), io.Discard)
+	if err != nil || strings.Join(o.cfg.APIs, ",") != "flowsapi,trustgrid,huaweicfw" {
+		t.Fatalf("default APIs: %v %v", o.cfg.APIs, err)
+	}
+	o, err = parse([]string{"-apis", "huaweicfw", "-cfw-project-id", "p1"}, env(map[string]string{"FLOWS_SIM_TRUSTGRID_SECRET": "s3"}), io.Discard)
+	if err != nil || strings.Join(o.cfg.APIs, ",") != "huaweicfw" || o.cfg.HuaweiCFW.ProjectID != "p1" || o.cfg.Trustgrid.Secret != "s3" {
+		t.Fatalf("-apis huaweicfw: %+v %v", o.cfg, err)
+	}
+}
+
 func TestParseFlagsAndEnv(t *testing.T) {
 	e := env(map[string]string{
 		"FLOWS_API_TOKEN":             "from-env",
@@ -100,6 +111,9 @@ func TestParseErrors(t *testing.T) {
 		{[]string{"-idle-every", "1h"}, nil},
 		{[]string{"-idle-every", "5m", "-idle-for", "5m"}, nil},
 		{[]string{"extra"}, nil},
+		{[]string{"-apis", "flowsapi,calico"}, nil},
+		{[]string{"-apis", ","}, nil},
+		{[]string{"-cfw-secret-key", ""}, nil},
 	} {
 		if _, err := parse(c.args, env(c.env), io.Discard); err == nil {
 			t.Errorf("%v %v: no error", c.args, c.env)

@@ -603,3 +603,6 @@ func (s *Server) handleProtocols(w http.ResponseWriter, q url.Values, now time.T
 	SortProtocols(rows)
 	writeJSON(w, http.StatusOK, rows)
 }
+
+// agg is the sums of a group of records.
+type agg struct{ bytes, packets, count int64 }

@@ -101,6 +101,14 @@
 // {"error":"injected fault"}), or with Malformed 200 with a truncated JSON
 // body; a Retry-After header (whole seconds, rounded up) when RetryAfter > 0.
 //
+// # Other APIs over the same traffic
+//
+// The same records are also served as the Trustgrid flow-log search (GET
+// /v2/audit/flow-logs, trustgrid.go) and as Huawei Cloud Firewall's ListFlowLogs (GET
+// /v1/{project_id}/cfw/logs/flow, huaweicfw.go, with AK/SK signatures verified in
+// apigsign.go). Config.APIs selects which faces are served. Both select records by the start
+// of a flow (first_seen_ms). docs/sources.md has the field mapping and every decision.
+//
 // Further fault classes (each seen from a real server or proxy):
 //
 //   - EchoToken ("raw", "url", "base64"): an error (default 401) whose text echoes the

@@ -2,6 +2,7 @@ package simulator
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
@@ -39,11 +40,19 @@ const (
 
 // Config configures a Server. Zero values get the defaults.
 type Config struct {
-	Token          string        // bearer token required on every request; default "demo-token"
-	Seed           int64         // default 1
-	FlowsPerMinute int           // mean records per 60 s window; default 40
-	History        time.Duration // how far back data exists from now (rolling); default 24h
-	MaxLimit       int           // server-side cap on limit for /flows and top-talkers; default 1000
+	Token          string                           // bearer token required on every request; default "demo-token"
+	Seed           int64                            // default 1
+	FlowsPerMinute int                              // mean records per 60 s window; default 40
+	History        time.Duration                    // how far back data exists from now (rolling); default 24h
+	MaxLimit       int                              // server-side cap on limit for /flows and top-talkers; default 1000
+	Latency        time.Duration                    // added to every response
+	Now            func() time.Time                 // clock; default time.Now
+	Idle           func(windowStart time.Time) bool // windows without traffic; nil = none
+	Fault          *Fault                           // injected fault; nil = none
+	Log            io.Writer                        // request log; default os.Stderr (io.Discard silences it)
+	APIs           []string                         // API faces served (APIFlows, APITrustgrid, APIHuaweiCFW); empty = all
+	Trustgrid      TrustgridConfig                  // the Trustgrid face
+	HuaweiCFW      HuaweiCFWConfig                  // the Huawei Cloud Firewall face
 	// TopTalkersMaxLimit caps limit on /top-talkers alone, below MaxLimit; default MaxLimit.
 	TopTalkersMaxLimit int
 	// ClockOffset is how far the server's clock is ahead of Now (negative: behind). The
@@ -52,11 +61,6 @@ type Config struct {
 	// Retention drops windows older than now - Retention from the index although History
 	// reaches further; default History.
 	Retention time.Duration
-	Latency   time.Duration                    // added to every response
-	Now       func() time.Time                 // clock; default time.Now
-	Idle      func(windowStart time.Time) bool // windows without traffic; nil = none
-	Fault     *Fault                           // injected fault; nil = none
-	Log       io.Writer                        // request log; default os.Stderr (io.Discard silences it)
 }
 
 // Fault is an injected failure, see the package documentation.
@@ -136,6 +140,22 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Log == nil {
 		cfg.Log = os.Stderr
+	}
+	tg := &cfg.Trustgrid
+	tg.ClientID = cmp.Or(tg.ClientID, DefaultTrustgridClientID)
+	tg.Secret = cmp.Or(tg.Secret, DefaultTrustgridSecret)
+	tg.JWT = cmp.Or(tg.JWT, DefaultTrustgridJWT)
+	if tg.MaxLimit <= 0 {
+		tg.MaxLimit = DefaultTrustgridMaxLimit
+	}
+	hw := &cfg.HuaweiCFW
+	hw.ProjectID = cmp.Or(hw.ProjectID, DefaultCFWProjectID)
+	hw.FwInstanceID = cmp.Or(hw.FwInstanceID, DefaultCFWFwInstanceID)
+	hw.AccessKey = cmp.Or(hw.AccessKey, DefaultCFWAccessKey)
+	hw.SecretKey = cmp.Or(hw.SecretKey, DefaultCFWSecretKey)
+	hw.IAMToken = cmp.Or(hw.IAMToken, DefaultCFWIAMToken)
+	if hw.SignClock == nil {
+		hw.SignClock = time.Now
 	}
 	gen := newGenerator(cfg.Seed, cfg.FlowsPerMinute, cfg.Idle)
 	s := &Server{
@@ -257,6 +277,18 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 
 // route answers the API's endpoints.
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.URL.Path == PathTrustgridFlowLogs && s.serves(APITrustgrid):
+		s.handleTrustgridFlowLogs(w, r)
+		return
+	case strings.HasPrefix(r.URL.Path, "/v1/") && s.serves(APIHuaweiCFW):
+		s.handleCFW(w, r)
+		return
+	case !s.serves(APIFlows):
+		writeError(w, http.StatusNotFound, "not found: "+r.URL.Path)
+		return
+	}
+
 	var h func(http.ResponseWriter, url.Values, time.Time)
 	switch r.URL.Path {
 	case PathFlows:
