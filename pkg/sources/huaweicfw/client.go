@@ -31,6 +31,8 @@ import (
 	cfw "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/cfw/v1"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/cfw/v1/model"
 	cfwregion "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/cfw/v1/region"
+
+	"github.com/flowlens/flows-datasource/pkg/internal/redact"
 )
 
 // MaxPageSize is the API's upper bound on limit.
@@ -66,6 +68,7 @@ type Client struct {
 	creds     Credentials
 	timeout   time.Duration
 	transport http.RoundTripper
+	secret    *redact.Redactor // what the service echoes is shown without the credentials
 }
 
 // New checks cfg and returns a client; it does not contact the service.
@@ -108,7 +111,8 @@ func New(cfg Config) (*Client, error) {
 	if tr == nil {
 		tr = http.DefaultTransport.(*http.Transport).Clone()
 	}
-	return &Client{endpoint: endpoint, projectID: cfg.ProjectID, creds: c, timeout: timeout, transport: tr}, nil
+	return &Client{endpoint: endpoint, projectID: cfg.ProjectID, creds: c, timeout: timeout, transport: tr,
+		secret: redact.New(c.SecretKey, c.IAMToken, c.AccessKey)}, nil
 }
 
 // Endpoint is the URL requests go to.
@@ -457,7 +461,11 @@ func convert(r model.HttpQueryCfwFlowLogsResponseDtoDataRecords) (FlowLog, error
 func (c *Client) wrap(ctx context.Context, req *model.ListFlowLogsRequest, err error) error {
 	var sr *sdkerr.ServiceResponseError
 	if errors.As(err, &sr) {
-		return &APIError{Status: sr.StatusCode, Code: sr.ErrorCode, Message: sr.ErrorMessage, RequestID: sr.RequestId}
+		msg := strings.Join(strings.Fields(c.secret.Clean(strings.ToValidUTF8(sr.ErrorMessage, "\uFFFD"))), " ")
+		if len(msg) > 512 {
+			msg = strings.ToValidUTF8(msg[:512], "") + "…"
+		}
+		return &APIError{Status: sr.StatusCode, Code: c.secret.Clean(sr.ErrorCode), Message: msg, RequestID: sr.RequestId}
 	}
 	if ctx.Err() != nil {
 		return fmt.Errorf("huaweicfw: %s: %w", c.RequestString(req), ctx.Err())
@@ -466,5 +474,5 @@ func (c *Client) wrap(ctx context.Context, req *model.ListFlowLogsRequest, err e
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
-	return fmt.Errorf("huaweicfw: %s at %s: %v", c.RequestString(req), c.endpoint, err)
+	return fmt.Errorf("huaweicfw: %s at %s: %s", c.RequestString(req), c.endpoint, c.secret.Clean(err.Error()))
 }
