@@ -92,6 +92,34 @@
 // {"error":"injected fault"}), or with Malformed 200 with a truncated JSON
 // body; a Retry-After header (whole seconds, rounded up) when RetryAfter > 0.
 //
+// # Other APIs over the same traffic
+//
+// The same records are also served as the Trustgrid flow-log search (GET
+// /v2/audit/flow-logs, trustgrid.go) and as Huawei Cloud Firewall's ListFlowLogs (GET
+// /v1/{project_id}/cfw/logs/flow, huaweicfw.go, with AK/SK signatures verified in
+// apigsign.go). Config.APIs selects which faces are served. Both select records by the start
+// of a flow (first_seen_ms). docs/sources.md has the field mapping and every decision.
+//
+// Further fault classes (each seen from a real server or proxy):
+//
+//   - EchoToken ("raw", "url", "base64"): an error (default 401) whose text echoes the
+//     request's token in that form, EchoAt characters into the text;
+//   - RedirectTo: 307 to RedirectTo + the request URI; MovedPrefix ("/moved") serves the API
+//     without faults, so RedirectTo "/moved" is a same-origin redirect;
+//   - NonUTF8: with an error fault, its text holds bytes that are not UTF-8 and a two-byte
+//     character across byte 200; alone, every text value of the answers gets such bytes;
+//   - IgnoreOffset: /flows answers every offset with the first page;
+//   - Total: /flows reports this total (huge, too small or negative);
+//   - AbsurdTimes: the first two /flows records of a page get window_start ±AbsurdMs;
+//   - NullIDs: /flows ids null or empty plus a null record; aggregate arrays get null rows;
+//   - LongStrings: every text value grows by that many bytes;
+//   - PadBytes: a huge body (whitespace inside the JSON); GzipBomb: a gzip-encoded answer
+//     inflating to that many bytes more;
+//   - transient failures: Status 502/503/504 with Count 1.
+//
+// These data faults (IgnoreOffset to GzipBomb, and NonUTF8 alone) let the endpoint answer
+// and then alter its 200 answer; they combine with each other, Paths and Count.
+//
 // Every request is logged as one line (method, path with query, status,
 // duration) to Config.Log, default os.Stderr. The token is never logged.
 package simulator

@@ -2,6 +2,7 @@ package flowsapi
 
 import (
 	"container/list"
+	"context"
 	"sync"
 	"time"
 )
@@ -24,13 +25,13 @@ const (
 
 type flight struct {
 	done chan struct{}
-	body []byte
+	res  *answer
 	err  error
 }
 
 type cached struct {
 	key     string
-	body    []byte
+	res     *answer
 	expires time.Time
 }
 
@@ -46,46 +47,51 @@ func newShare() *share {
 	return &share{inFlight: map[string]*flight{}, lru: list.New(), byKey: map[string]*list.Element{}}
 }
 
-// do returns the body for key: from the cache, from a request already in flight, or from
-// fetch. cacheable says whether a successful answer may be kept.
-func (s *share) do(key string, cacheable bool, fetch func() ([]byte, error)) ([]byte, error) {
+// do returns the answer for key: from the cache, from a request already in flight, or from
+// fetch. cacheable says whether a successful answer may be kept. A caller that joins a request
+// in flight waits for it only as long as its own ctx allows.
+func (s *share) do(ctx context.Context, key string, cacheable bool, fetch func() (*answer, error)) (*answer, error) {
 	s.mu.Lock()
 	if el, ok := s.byKey[key]; ok {
 		c := el.Value.(*cached)
 		if time.Now().Before(c.expires) {
 			s.lru.MoveToFront(el)
 			s.mu.Unlock()
-			return c.body, nil
+			return c.res, nil
 		}
 		s.remove(el)
 	}
 	if f, ok := s.inFlight[key]; ok {
 		s.mu.Unlock()
-		<-f.done
-		return f.body, f.err
+		select {
+		case <-f.done:
+			return f.res, f.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 	f := &flight{done: make(chan struct{})}
 	s.inFlight[key] = f
 	s.mu.Unlock()
 
-	f.body, f.err = fetch()
+	f.res, f.err = fetch()
 
 	s.mu.Lock()
 	delete(s.inFlight, key)
-	if f.err == nil && cacheable && len(f.body) <= cacheBytes/8 {
-		s.byKey[key] = s.lru.PushFront(&cached{key: key, body: f.body, expires: time.Now().Add(cacheTTL)})
-		s.size += len(f.body)
+	if f.err == nil && cacheable && len(f.res.body) <= cacheBytes/8 {
+		s.byKey[key] = s.lru.PushFront(&cached{key: key, res: f.res, expires: time.Now().Add(cacheTTL)})
+		s.size += len(f.res.body)
 		for s.size > cacheBytes {
 			s.remove(s.lru.Back())
 		}
 	}
 	s.mu.Unlock()
 	close(f.done)
-	return f.body, f.err
+	return f.res, f.err
 }
 
 func (s *share) remove(el *list.Element) {
 	c := s.lru.Remove(el).(*cached)
 	delete(s.byKey, c.key)
-	s.size -= len(c.body)
+	s.size -= len(c.res.body)
 }

@@ -4,6 +4,7 @@
 package flowsapi
 
 import (
+	"encoding/json"
 	"net/url"
 	"strconv"
 	"time"
@@ -51,6 +52,22 @@ type FlowPage struct {
 	Offset int    `json:"offset"`
 	Limit  int    `json:"limit"`
 	Flows  []Flow `json:"flows"`
+}
+
+// UnmarshalJSON leaves out null entries of "flows": they hold no record, and counting them
+// would move the next page's offset past a real one.
+func (p *FlowPage) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		Total  int     `json:"total"`
+		Offset int     `json:"offset"`
+		Limit  int     `json:"limit"`
+		Flows  []*Flow `json:"flows"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	*p = FlowPage{Total: raw.Total, Offset: raw.Offset, Limit: raw.Limit, Flows: nonNil(raw.Flows)}
+	return nil
 }
 
 // TopTalker is one row of /api/v1/flows/top-talkers.
