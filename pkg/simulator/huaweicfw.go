@@ -269,7 +269,7 @@ func (s *Server) handleCFWFlowLogs(w http.ResponseWriter, r *http.Request) {
 		hasLogID, offset = false, 0
 	}
 
-	now := s.cfg.Now()
+	now := s.now()
 	var rows []CFWFlowLog
 	if src != -2 && dst != -2 {
 		for _, rec := range s.recordsStartingIn(now, start, end) {
