@@ -36,6 +36,9 @@ func (e *Engine) TopTalkers(ctx context.Context, q TalkersQuery) (*Aggregation, 
 	if !slices.Contains(e.caps.TalkerDims, q.Dim) {
 		return nil, &UnsupportedError{Source: e.src.Name(), Field: "dim", Value: q.Dim, Missing: "top talkers by " + q.Dim, Choices: e.caps.TalkerDims}
 	}
+	if err := e.CheckMetric("by", q.By); err != nil {
+		return nil, err
+	}
 	reason := e.noServerAggregation()
 	if lb, ok := e.src.(LookbackAggregator); ok {
 		var secs int64
@@ -92,6 +95,27 @@ func (e *Engine) Protocols(ctx context.Context, q ProtocolsQuery) (*Aggregation,
 		return nil, err
 	}
 	return &Aggregation{Protocols: ProtocolsFromRecords(set.Records), Executed: strings.Join(set.Requests, "\n"), ComputedBecause: reason, Set: set}, nil
+}
+
+// CheckMetric refuses a metric the source's records do not carry, naming the query field.
+func (e *Engine) CheckMetric(field, metric string) error {
+	if metric == "" || e.caps.HasMetric(metric) {
+		return nil
+	}
+	return &UnsupportedError{Source: e.src.Name(), Field: field, Value: metric, Missing: metric + " counts in its records", Choices: e.caps.Metrics}
+}
+
+// DropMissingMetrics removes the value columns of metrics the source does not carry from an
+// aggregation frame, so that a table does not show zeros it never measured.
+func (e *Engine) DropMissingMetrics(frame *data.Frame) {
+	kept := frame.Fields[:0]
+	for _, f := range frame.Fields {
+		if (f.Name == MetricPackets || f.Name == MetricBytes || f.Name == MetricFlows) && !e.caps.HasMetric(f.Name) {
+			continue
+		}
+		kept = append(kept, f)
+	}
+	frame.Fields = kept
 }
 
 func (e *Engine) noServerAggregation() string {

@@ -78,6 +78,8 @@ var capabilities = engine.Capabilities{
 	},
 	WindowSize: time.Minute,
 	SortFields: []string{engine.SortTime},
+	// Flow logs carry bytes per direction but no packet counts.
+	Metrics: []string{engine.MetricBytes, engine.MetricFlows},
 	Columns: []engine.Column{
 		{Name: "start", Field: engine.ColStart, Display: "Start"},
 		{Name: "end", Field: engine.ColEnd, Display: "End"},
