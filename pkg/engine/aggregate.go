@@ -36,6 +36,9 @@ func (e *Engine) TopTalkers(ctx context.Context, q TalkersQuery) (*Aggregation, 
 	if !slices.Contains(e.caps.TalkerDims, q.Dim) {
 		return nil, &UnsupportedError{Source: e.src.Name(), Field: "dim", Value: q.Dim, Missing: "top talkers by " + q.Dim, Choices: e.caps.TalkerDims}
 	}
+	if err := e.needMetric("by", q.By); err != nil {
+		return nil, err
+	}
 	reason := e.noServerAggregation()
 	if lb, ok := e.src.(LookbackAggregator); ok {
 		var secs int64
