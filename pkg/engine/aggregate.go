@@ -36,7 +36,7 @@ func (e *Engine) TopTalkers(ctx context.Context, q TalkersQuery) (*Aggregation, 
 	if !slices.Contains(e.caps.TalkerDims, q.Dim) {
 		return nil, &UnsupportedError{Source: e.src.Name(), Field: "dim", Value: q.Dim, Missing: "top talkers by " + q.Dim, Choices: e.caps.TalkerDims}
 	}
-	if err := e.CheckMetric("by", q.By); err != nil {
+	if err := e.needMetric("by", q.By); err != nil {
 		return nil, err
 	}
 	reason := e.noServerAggregation()
@@ -97,20 +97,21 @@ func (e *Engine) Protocols(ctx context.Context, q ProtocolsQuery) (*Aggregation,
 	return &Aggregation{Protocols: ProtocolsFromRecords(set.Records), Executed: strings.Join(set.Requests, "\n"), ComputedBecause: reason, Set: set}, nil
 }
 
-// CheckMetric refuses a metric the source's records do not carry, naming the query field.
+// CheckMetric refuses a metric the source's records do not carry, naming the query field; an
+// empty metric (the query's default) passes.
 func (e *Engine) CheckMetric(field, metric string) error {
-	if metric == "" || e.caps.HasMetric(metric) {
+	if metric == "" {
 		return nil
 	}
-	return &UnsupportedError{Source: e.src.Name(), Field: field, Value: metric, Missing: metric + " counts in its records", Choices: e.caps.Metrics}
+	return e.needMetric(field, metric)
 }
 
-// DropMissingMetrics removes the value columns of metrics the source does not carry from an
-// aggregation frame, so that a table does not show zeros it never measured.
+// DropMissingMetrics removes from an aggregation frame the value columns of metrics the
+// source's records do not carry, so that a table does not show zeros nobody measured.
 func (e *Engine) DropMissingMetrics(frame *data.Frame) {
 	kept := frame.Fields[:0]
 	for _, f := range frame.Fields {
-		if (f.Name == MetricPackets || f.Name == MetricBytes || f.Name == MetricFlows) && !e.caps.HasMetric(f.Name) {
+		if (f.Name == MetricBytes || f.Name == MetricPackets || f.Name == MetricFlows) && !slices.Contains(e.Metrics(), f.Name) {
 			continue
 		}
 		kept = append(kept, f)

@@ -29,6 +29,7 @@ func (s *listSource) Capabilities() Capabilities {
 		Filters:    []string{FilterSrcIP, FilterDstIP, FilterSrcPort, FilterDstPort, FilterProtocol, "zone"},
 		GroupBys:   []string{GroupNone, GroupProtocol, GroupSrc, "zone"},
 		TalkerDims: []string{GroupSrc, GroupDst, GroupPair},
+		Metrics:    []string{MetricBytes, MetricFlows},
 		Variables:  []string{VariableSrcIP, "zone"},
 		Dimensions: []Dimension{{Key: "zone", Label: "src_zone", Display: "Zone", Filter: true, GroupBy: true}},
 		WindowSize: time.Minute,
@@ -129,6 +130,10 @@ func TestUnsupportedNamesSourceAndCapability(t *testing.T) {
 	wantUnsupported(t, err, "exporter: 'filter' is not available from the Listing source (it has no filter exporter)")
 	_, err = e.Series(ctx, SeriesSpec{GroupBy: GroupExporter, From: t0, To: t0.Add(time.Hour), Width: time.Minute}, Filters{})
 	wantUnsupported(t, err, "groupBy: 'exporter' is not available from the Listing source (it has no group-by exporter); it offers none, protocol, src, zone")
+	_, err = e.Series(ctx, SeriesSpec{Metric: MetricPackets, GroupBy: GroupNone, From: t0, To: t0.Add(time.Hour), Width: time.Minute}, Filters{})
+	wantUnsupported(t, err, "metric: 'packets' is not available from the Listing source (it has no packets counts); it offers bytes, flows")
+	_, err = e.TopTalkers(ctx, TalkersQuery{From: t0, To: t0.Add(time.Hour), Dim: GroupSrc, By: MetricPackets, Limit: 5})
+	wantUnsupported(t, err, "by: 'packets' is not available from the Listing source")
 	_, err = e.Read(ctx, t0, t0.Add(time.Hour), Filters{}, SortPackets, OrderDesc, 10)
 	wantUnsupported(t, err, "sort: 'packets' is not available from the Listing source (it has no sort by packets)")
 	_, err = e.VariableOptions(ctx, ValuesQuery{From: t0, To: t0.Add(time.Hour), Variable: VariableExporter, Limit: 5})

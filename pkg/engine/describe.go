@@ -13,6 +13,7 @@ type Description struct {
 	NativeFilters []string `json:"nativeFilters"`
 	GroupBys      []string `json:"groupBys"`
 	TalkerDims    []string `json:"talkerDims"`
+	Metrics       []string `json:"metrics"`
 	Variables     []string `json:"variables"`
 	SortFields    []string `json:"sortFields"`
 	// Dimensions are the source's own (labels), with what they can be used for.
@@ -37,7 +38,7 @@ func (e *Engine) Describe(sourceType string) Description {
 	d := Description{
 		Source: sourceType, Name: e.src.Name(),
 		QueryTypes: nonNil(c.QueryTypes), Filters: nonNil(e.ComposedFilters()), NativeFilters: nonNil(c.Filters),
-		GroupBys: nonNil(c.GroupBys), TalkerDims: nonNil(c.TalkerDims), Variables: nonNil(c.Variables),
+		GroupBys: nonNil(c.GroupBys), TalkerDims: nonNil(c.TalkerDims), Metrics: e.Metrics(), Variables: nonNil(c.Variables),
 		SortFields: nonNil(c.SortFields), Dimensions: c.Dimensions, Aggregations: []string{},
 		WindowSeconds: int(c.WindowSize.Seconds()), MaxTopN: c.MaxTopN, MaxRowsPerRead: c.MaxRowsPerRead,
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
@@ -123,6 +122,13 @@ const (
 	GroupAction   = "action"
 )
 
+// Metrics of series, and what top talkers rank by.
+const (
+	MetricBytes   = "bytes"
+	MetricPackets = "packets"
+	MetricFlows   = "flows"
+)
+
 // Server-side aggregations, as Describe lists them (found by type assertion, not declared).
 const (
 	AggTopTalkers = "topTalkers"
@@ -145,6 +151,9 @@ type Capabilities struct {
 	GroupBys []string
 	// TalkerDims are the top-talker dimensions: src, dst, pair.
 	TalkerDims []string
+	// Metrics are the metrics records carry: bytes, packets, flows (MetricBytes, …). Empty
+	// means all three.
+	Metrics []string
 	// Variables are the variables whose values can be listed: srcIp, dstIp, protocol, exporter,
 	// port, and dimension keys.
 	Variables []string
@@ -159,26 +168,10 @@ type Capabilities struct {
 	MaxRowsPerRead int
 	// SortFields are the sort fields of ReadRequest it takes (SortTime, SortBytes, SortPackets).
 	SortFields []string
-	// Metrics are the metrics its records carry (MetricBytes, MetricPackets, MetricFlows); nil
-	// means all three. A query on another is refused with an UnsupportedError, and the top
-	// talkers and protocols tables leave its column out instead of showing zeros.
-	Metrics []string
 	// Columns are the flows table's columns in order.
 	Columns []Column
 	// RecordsFrom names what records are read from, in notices ("/api/v1/flows").
 	RecordsFrom string
-}
-
-// Metrics a record may carry.
-const (
-	MetricBytes   = "bytes"
-	MetricPackets = "packets"
-	MetricFlows   = "flows"
-)
-
-// HasMetric reports whether the source's records carry metric.
-func (c Capabilities) HasMetric(metric string) bool {
-	return len(c.Metrics) == 0 || slices.Contains(c.Metrics, metric)
 }
 
 // Dimension is a source-specific dimension: Key in Record.Labels, filters, group-bys and
