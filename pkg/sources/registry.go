@@ -5,12 +5,14 @@ package sources
 
 import (
 	"github.com/flowlens/flows-datasource/pkg/engine"
+	"github.com/flowlens/flows-datasource/pkg/sources/calico"
 	"github.com/flowlens/flows-datasource/pkg/sources/flowsapi"
 )
 
 // Factories maps jsonData.source to the factory of that source. One line per source, sorted.
 func Factories() map[string]engine.Factory {
 	return map[string]engine.Factory{
+		calico.Type:   calico.NewSource,
 		flowsapi.Type: flowsapi.NewSource,
 	}
 }
