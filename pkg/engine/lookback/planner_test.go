@@ -19,7 +19,6 @@ type simSource struct {
 func (c *simSource) Clock(context.Context) (ClockSample, error) {
 	var page simulator.FlowsResponse
 	c.s.get(simulator.PathFlows+"?limit=1", &page)
-	c.after()
 	sample := c.s.last
 	if len(page.Flows) > 0 {
 		sample.NewestEnd = page.Flows[0].Timestamp
@@ -30,7 +29,6 @@ func (c *simSource) Clock(context.Context) (ClockSample, error) {
 func (c *simSource) OldestEnd(context.Context) (int64, error) {
 	var page simulator.FlowsResponse
 	c.s.get(simulator.PathFlows+"?limit=1&order=asc", &page)
-	c.after()
 	if len(page.Flows) == 0 {
 		return 0, nil
 	}
@@ -42,8 +40,9 @@ func big(t *testing.T, local time.Time, cfg simulator.Config) (*sim, *simSource,
 	cfg.FlowsPerMinute = 4000
 	cfg.History = 8 * 24 * time.Hour
 	s := newSim(t, cfg, local)
-	src := &simSource{simCaller{s: s}}
-	p := NewPlanner(src, Config{Now: func() time.Time { return s.now }})
+	src := &simSource{*newCaller(s, 0, 0)}
+	s.onCall = src.after
+	p := NewPlanner(src, Config{Now: s.clock})
 	return s, src, p
 }
 
@@ -142,7 +141,7 @@ func TestSeriesWithServerClockOffset(t *testing.T) {
 	tr := simulator.NewTraffic(simulator.DefaultSeed, 300, nil)
 	for _, off := range []time.Duration{40 * time.Second, -40 * time.Second} {
 		s := newSim(t, simulator.Config{FlowsPerMinute: 300, History: 3 * time.Hour, ClockOffset: off}, local)
-		p := NewPlanner(&simSource{simCaller{s: s}}, Config{Now: func() time.Time { return s.now }})
+		p := newPlanner(s, Config{Now: s.clock})
 		// A past range, so that the server's newest windows are not part of it either way.
 		q := SeriesQuery{From: local.Add(-2 * time.Hour), To: local.Add(-10 * time.Minute), Width: 5 * time.Minute, GroupBy: "src", By: "bytes", Limit: 1000}
 		sp, err := p.Series(context.Background(), q)
@@ -162,7 +161,7 @@ func TestTinyBudgetLeavesUnreadBucketsNull(t *testing.T) {
 	widths := []time.Duration{5 * time.Minute, 10 * time.Minute, time.Hour}
 	q := SeriesQuery{From: local.Add(-6 * time.Hour), To: local, Width: time.Minute, GroupBy: "protocol", Widths: widths}
 
-	wide := NewPlanner(&simSource{simCaller{s: s}}, Config{MaxRequests: 40, Now: func() time.Time { return s.now }})
+	wide := newPlanner(s, Config{MaxRequests: 40, Now: s.clock})
 	sp, err := wide.Series(context.Background(), q)
 	if err != nil {
 		t.Fatal(err)
@@ -172,7 +171,7 @@ func TestTinyBudgetLeavesUnreadBucketsNull(t *testing.T) {
 	}
 	checkSeries(t, "widened", sp, simref.BucketSeries(tr, q.From, q.To, sp.Width, simref.ByProtocol))
 
-	tiny := NewPlanner(&simSource{simCaller{s: s}}, Config{MaxRequests: 5, Now: func() time.Time { return s.now }})
+	tiny := newPlanner(s, Config{MaxRequests: 5, Now: s.clock})
 	sp, err = tiny.Series(context.Background(), q)
 	if err != nil {
 		t.Fatal(err)
@@ -202,7 +201,7 @@ func TestTinyBudgetLeavesUnreadBucketsNull(t *testing.T) {
 func TestRangeOlderThanRetention(t *testing.T) {
 	local := time.Date(2026, 4, 16, 13, 0, 10, 0, time.UTC)
 	s := newSim(t, simulator.Config{FlowsPerMinute: 100, History: 8 * time.Hour, Retention: 2 * time.Hour}, local)
-	p := NewPlanner(&simSource{simCaller{s: s}}, Config{Now: func() time.Time { return s.now }})
+	p := newPlanner(s, Config{Now: s.clock})
 	sp, err := p.Series(context.Background(), SeriesQuery{From: local.Add(-3 * time.Hour), To: local.Add(-time.Hour), Width: 10 * time.Minute, GroupBy: "none"})
 	if err != nil {
 		t.Fatal(err)
@@ -228,7 +227,7 @@ func TestTopTalkersCapIsDetected(t *testing.T) {
 	local := time.Date(2026, 4, 16, 13, 0, 10, 0, time.UTC)
 	tr := simulator.NewTraffic(simulator.DefaultSeed, 300, nil)
 	s := newSim(t, simulator.Config{FlowsPerMinute: 300, History: 8 * time.Hour, TopTalkersMaxLimit: 5}, local)
-	p := NewPlanner(&simSource{simCaller{s: s}}, Config{Now: func() time.Time { return s.now }})
+	p := newPlanner(s, Config{Now: s.clock})
 	from, to := local.Add(-4*time.Hour), local.Add(-time.Hour)
 	tot, err := p.RangeTotals(context.Background(), from, to, "src", "bytes", 10, 1000)
 	if err != nil {
@@ -243,4 +242,10 @@ func TestTopTalkersCapIsDetected(t *testing.T) {
 			t.Fatalf("%s: true %d outside [%d, %d]", r.Key, w, r.Bytes, tot.Hi[i].Bytes)
 		}
 	}
+}
+
+func newPlanner(s *sim, cfg Config) *Planner {
+	src := &simSource{simCaller{s: s}}
+	s.onCall = src.after
+	return NewPlanner(src, cfg)
 }
