@@ -59,7 +59,8 @@ func TestOffset(t *testing.T) {
 
 // sim is a simulator with a settable caller clock and a clock offset.
 type sim struct {
-	mu   sync.Mutex // the plan calls concurrently
+	mu   sync.Mutex // the plan calls concurrently: one request at a time
+	cmu  sync.Mutex // guards now
 	t    testing.TB
 	srv  *simulator.Server
 	now  time.Time // the caller's clock
@@ -80,9 +81,16 @@ func newSim(t testing.TB, cfg simulator.Config, now time.Time) *sim {
 
 // clock is the caller's clock.
 func (s *sim) clock() time.Time {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.cmu.Lock()
+	defer s.cmu.Unlock()
 	return s.now
+}
+
+// advance moves the caller's clock on.
+func (s *sim) advance(d time.Duration) {
+	s.cmu.Lock()
+	defer s.cmu.Unlock()
+	s.now = s.now.Add(d)
 }
 
 func (s *sim) get(path string, out any) {
@@ -97,7 +105,8 @@ func (s *sim) get(path string, out any) {
 		s.t.Fatalf("%s: %d %s", path, rec.Code, rec.Body)
 	}
 	date, _ := http.ParseTime(rec.Header().Get("Date"))
-	s.last = ClockSample{Sent: s.now, Received: s.now, Date: date}
+	now := s.clock()
+	s.last = ClockSample{Sent: now, Received: now, Date: date}
 	if s.onCall != nil {
 		s.onCall()
 	}

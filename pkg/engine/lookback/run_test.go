@@ -26,7 +26,7 @@ type simCaller struct {
 func (c *simCaller) after() {
 	c.calls++
 	if c.calls == c.tick || (c.tickEvery > 0 && c.calls > c.tick && (c.calls-c.tick)%c.tickEvery == 0) {
-		c.s.now = c.s.now.Add(time.Minute)
+		c.s.advance(time.Minute)
 	}
 }
 
