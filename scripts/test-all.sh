@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests need and runs every test: Go vet and tests (with the race detector,
-# against the Flows API simulator over loopback HTTP), TypeScript typecheck, lint, jest, the
-# production frontend build and the backend build. Needs Node 20+ and Go (see go.mod).
+# against the Flows API simulator over loopback HTTP, and against a real Elasticsearch 7.17 and
+# OpenSearch 2.19 for the Calico source; Java 17 and Maven are installed with apt-get if
+# missing), TypeScript typecheck, lint, jest, the production frontend build and the backend
+# build. Needs Node 20+ and Go (see go.mod).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +11,9 @@ step() { printf '\n==> %s\n' "$*"; }
 
 step "Installing npm packages (npm ci)"
 npm ci --no-audit --no-fund
+
+step "Installing moto_server (AWS emulator for the AWS flow-log tests)"
+bash ./scripts/install-moto.sh
 
 step "Downloading Go modules"
 go mod download
@@ -22,8 +27,10 @@ if [ -n "$unformatted" ]; then
 fi
 go vet ./pkg/... ./cmd/...
 
-step "Go tests (go test -race)"
-go test -race -count=1 ./pkg/... ./cmd/...
+step "Go tests (go test -race), with Elasticsearch and OpenSearch for the Calico source"
+# search-engines.sh starts both engines (as an unprivileged user), exports their URLs to the
+# tests and stops them afterwards; see the script for what happens without Java.
+bash ./scripts/search-engines.sh run go test -race -count=1 ./pkg/... ./cmd/...
 
 step "TypeScript typecheck"
 npm run typecheck

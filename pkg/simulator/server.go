@@ -2,6 +2,7 @@ package simulator
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
@@ -24,6 +25,10 @@ const (
 	PathProtocols  = "/api/v1/flows/protocols"
 )
 
+// MovedPrefix is a second home of the API, without faults: Fault{RedirectTo: MovedPrefix}
+// redirects within the same origin.
+const MovedPrefix = "/moved"
+
 // Defaults applied by New to zero Config fields.
 const (
 	DefaultToken          = "demo-token"
@@ -45,6 +50,17 @@ type Config struct {
 	Idle           func(windowStart time.Time) bool // windows without traffic; nil = none
 	Fault          *Fault                           // injected fault; nil = none
 	Log            io.Writer                        // request log; default os.Stderr (io.Discard silences it)
+	APIs           []string                         // API faces served (APIFlows, APITrustgrid, APIHuaweiCFW); empty = all
+	Trustgrid      TrustgridConfig                  // the Trustgrid face
+	HuaweiCFW      HuaweiCFWConfig                  // the Huawei Cloud Firewall face
+	// TopTalkersMaxLimit caps limit on /top-talkers alone, below MaxLimit; default MaxLimit.
+	TopTalkersMaxLimit int
+	// ClockOffset is how far the server's clock is ahead of Now (negative: behind). The
+	// server's now decides which windows are published and where look-backs end.
+	ClockOffset time.Duration
+	// Retention drops windows older than now - Retention from the index although History
+	// reaches further; default History.
+	Retention time.Duration
 }
 
 // Fault is an injected failure, see the package documentation.
@@ -55,6 +71,22 @@ type Fault struct {
 	Malformed  bool          // answer 200 with a truncated JSON body instead
 	Paths      []string      // endpoint paths affected; empty = all
 	Count      int           // only the first Count matching requests fail; 0 = all
+
+	// Error faults beyond Status and Body (faults.go).
+	EchoToken  string // "raw", "url" or "base64": the body echoes the request's token in that form; status default 401
+	EchoAt     int    // the echo starts after this many characters of text (to straddle a client's cut)
+	RedirectTo string // answer 307 with Location RedirectTo + the request URI (another origin, or a path)
+	NonUTF8    bool   // with an error fault: its body starts with text holding invalid UTF-8 and a character across byte 200
+
+	// Data faults: the endpoint answers as usual, then the answer is altered (faults.go).
+	// NonUTF8 alone puts invalid UTF-8 into every text value of the answer.
+	IgnoreOffset bool  // /flows answers every offset with the first page (the response says offset 0)
+	Total        *int  // /flows reports this total (huge, too small, negative) instead of the true one
+	AbsurdTimes  bool  // /flows: the first record has window_start +AbsurdMs, the second -AbsurdMs
+	NullIDs      bool  // /flows: ids null or empty and a null record; aggregates: null rows first and last
+	LongStrings  int   // every text value grows by this many bytes (two-byte characters)
+	PadBytes     int64 // this many bytes of whitespace inside the JSON (a huge body)
+	GzipBomb     int64 // the answer is gzip-encoded and inflates to this many bytes more
 }
 
 // Server is the Flows API simulator; it is an http.Handler.
@@ -63,9 +95,12 @@ type Server struct {
 	gen *generator
 	log *log.Logger
 
-	mu    sync.Mutex
-	cache map[int64]*window
-	snap  *snapshot
+	mu     sync.Mutex
+	cache  map[int64]*window
+	snap   *snapshot
+	ix     *index
+	sorted *sortedEntry // the last by-metric selection, shared by the pages of one read
+	oldest int64        // first published minute seen so far
 
 	faultMu   sync.Mutex
 	fault     *Fault
@@ -91,6 +126,12 @@ func New(cfg Config) *Server {
 	if cfg.MaxLimit <= 0 {
 		cfg.MaxLimit = DefaultMaxLimit
 	}
+	if cfg.TopTalkersMaxLimit <= 0 || cfg.TopTalkersMaxLimit > cfg.MaxLimit {
+		cfg.TopTalkersMaxLimit = cfg.MaxLimit
+	}
+	if cfg.Retention < 0 {
+		cfg.Retention = 0
+	}
 	if cfg.Latency < 0 {
 		cfg.Latency = 0
 	}
@@ -100,11 +141,30 @@ func New(cfg Config) *Server {
 	if cfg.Log == nil {
 		cfg.Log = os.Stderr
 	}
+	tg := &cfg.Trustgrid
+	tg.ClientID = cmp.Or(tg.ClientID, DefaultTrustgridClientID)
+	tg.Secret = cmp.Or(tg.Secret, DefaultTrustgridSecret)
+	tg.JWT = cmp.Or(tg.JWT, DefaultTrustgridJWT)
+	if tg.MaxLimit <= 0 {
+		tg.MaxLimit = DefaultTrustgridMaxLimit
+	}
+	hw := &cfg.HuaweiCFW
+	hw.ProjectID = cmp.Or(hw.ProjectID, DefaultCFWProjectID)
+	hw.FwInstanceID = cmp.Or(hw.FwInstanceID, DefaultCFWFwInstanceID)
+	hw.AccessKey = cmp.Or(hw.AccessKey, DefaultCFWAccessKey)
+	hw.SecretKey = cmp.Or(hw.SecretKey, DefaultCFWSecretKey)
+	hw.IAMToken = cmp.Or(hw.IAMToken, DefaultCFWIAMToken)
+	if hw.SignClock == nil {
+		hw.SignClock = time.Now
+	}
+	gen := newGenerator(cfg.Seed, cfg.FlowsPerMinute, cfg.Idle)
 	s := &Server{
-		cfg:   cfg,
-		gen:   newGenerator(cfg.Seed, cfg.FlowsPerMinute, cfg.Idle),
-		log:   log.New(cfg.Log, "flows-simulator: ", log.LstdFlags|log.Lmicroseconds),
-		cache: map[int64]*window{},
+		cfg:    cfg,
+		gen:    gen,
+		ix:     newIndex(gen),
+		oldest: math.MinInt64,
+		log:    log.New(cfg.Log, "flows-simulator: ", log.LstdFlags|log.Lmicroseconds),
+		cache:  map[int64]*window{},
 	}
 	s.SetFault(cfg.Fault)
 	return s
@@ -198,8 +258,34 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		s.handleDemoAlerts(w, r)
 		return
 	}
+	if rest, ok := strings.CutPrefix(r.URL.Path, MovedPrefix); ok {
+		// Where a same-origin RedirectTo sends clients: the API itself, without faults.
+		r.URL.Path = rest
+		s.route(w, r)
+		return
+	}
 	if f := s.activeFault(r.URL.Path); f != nil {
-		writeFault(w, r.URL.Path, f)
+		if f.isDataFault() {
+			s.serveDataFault(w, r, f)
+			return
+		}
+		s.writeFault(w, r, f)
+		return
+	}
+	s.route(w, r)
+}
+
+// route answers the API's endpoints.
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.URL.Path == PathTrustgridFlowLogs && s.serves(APITrustgrid):
+		s.handleTrustgridFlowLogs(w, r)
+		return
+	case strings.HasPrefix(r.URL.Path, "/v1/") && s.serves(APIHuaweiCFW):
+		s.handleCFW(w, r)
+		return
+	case !s.serves(APIFlows):
+		writeError(w, http.StatusNotFound, "not found: "+r.URL.Path)
 		return
 	}
 
@@ -229,8 +315,14 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, msg)
 		return
 	}
-	h(w, r.URL.Query(), s.cfg.Now())
+	now := s.now()
+	// The Date header tells a client the server's clock (whole seconds, as HTTP has it).
+	w.Header().Set("Date", now.UTC().Format(http.TimeFormat))
+	h(w, r.URL.Query(), now)
 }
+
+// now is the server's clock: Config.Now plus Config.ClockOffset.
+func (s *Server) now() time.Time { return s.cfg.Now().Add(s.cfg.ClockOffset) }
 
 func (s *Server) checkAuth(r *http.Request) string {
 	h := r.Header.Get("Authorization")
@@ -247,33 +339,16 @@ func (s *Server) checkAuth(r *http.Request) string {
 	return ""
 }
 
-func writeFault(w http.ResponseWriter, path string, f *Fault) {
+func (s *Server) writeFault(w http.ResponseWriter, r *http.Request, f *Fault) {
 	if f.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(f.RetryAfter.Seconds())), 10))
 	}
-	status, body := f.Status, f.Body
-	if status == 0 {
-		status = http.StatusInternalServerError
+	if f.RedirectTo != "" {
+		w.Header().Set("Location", strings.TrimRight(f.RedirectTo, "/")+r.URL.RequestURI())
+		w.WriteHeader(http.StatusTemporaryRedirect)
+		return
 	}
-	if f.Malformed {
-		status = http.StatusOK
-		if body == "" {
-			switch path {
-			case PathFlows:
-				body = `{"total":4821,"offset":0,"limit":50,"flows":[{"id":"f8d72a0c19e4b3d5","timestamp":17763408`
-			case PathTopTalkers:
-				body = `[{"key":"10.0.0.5","bytes":4823091823,"packets":39210`
-			default:
-				body = `[{"protocol":"TCP","bytes":18390482192,"pack`
-			}
-		}
-	} else if body == "" {
-		body = `{"error":"injected fault"}`
-	}
-	ct := "application/json"
-	if !f.Malformed && !json.Valid([]byte(body)) {
-		ct = http.DetectContentType([]byte(body))
-	}
+	status, body, ct := s.faultBody(r, r.URL.Path, f)
 	w.Header().Set("Content-Type", ct)
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, body)

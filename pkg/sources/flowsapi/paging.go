@@ -1,0 +1,210 @@
+package flowsapi
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+)
+
+// PagedFlows is the result of reading /api/v1/flows page by page.
+type PagedFlows struct {
+	Flows []Flow
+	// Total is what the server reported as matching, or, when its totals proved wrong, the
+	// records it returned.
+	Total int
+	// Pages counts the requests made; PageSize is the first page's effective limit.
+	Pages    int
+	PageSize int
+	// Capped is true when maxRows stopped the read before the server ran out of rows.
+	Capped bool
+	// Problems say what the server did wrong that the read worked around (it ignored offset,
+	// its total was impossible): the answer may be partial, and whoever shows it must say so.
+	Problems []string
+}
+
+// pageReader accumulates pages, keeping each record once.
+type pageReader struct {
+	out     *PagedFlows
+	seen    map[string]struct{}
+	maxRows int
+	// received counts the records of all pages, duplicates included.
+	received int
+	// totalWrong is set once the server's total proved impossible: from then on the read goes
+	// on until the server runs out of rows.
+	totalWrong bool
+}
+
+// recordKey identifies a record across pages: its id, or, for a record without one (null or
+// empty id), its content, so that records without ids are neither merged into one nor
+// counted twice.
+func recordKey(f *Flow) string {
+	if f.ID != "" {
+		return f.ID
+	}
+	b, _ := json.Marshal(f)
+	return "\x00" + string(b)
+}
+
+// add takes a page in and says how many records it added.
+func (r *pageReader) add(page *FlowPage) int {
+	r.out.Pages++
+	if r.out.Pages == 1 {
+		r.out.PageSize = len(page.Flows)
+	}
+	r.received += len(page.Flows)
+	added := 0
+	for i := range page.Flows {
+		k := recordKey(&page.Flows[i])
+		if _, dup := r.seen[k]; dup {
+			continue
+		}
+		r.seen[k] = struct{}{}
+		added++
+		if len(r.out.Flows) < r.maxRows {
+			r.out.Flows = append(r.out.Flows, page.Flows[i])
+		}
+	}
+	switch {
+	case r.totalWrong:
+	case page.Total < 0:
+		r.totalWrong = true
+		r.problem(fmt.Sprintf("the Flows API reported a negative total (%d); the records were counted as they came", page.Total))
+	case page.Total < r.received && page.Total < len(r.seen):
+		r.totalWrong = true
+		r.problem(fmt.Sprintf("the Flows API reported a total of %d but returned more records; the records were counted as they came", page.Total))
+	default:
+		r.out.Total = page.Total
+	}
+	if r.totalWrong {
+		r.out.Total = len(r.seen)
+	}
+	return added
+}
+
+func (r *pageReader) problem(p string) {
+	r.out.Problems = append(r.out.Problems, p)
+}
+
+// done says whether the server has no more rows after offset.
+func (r *pageReader) done(offset int) bool {
+	return !r.totalWrong && offset >= r.out.Total
+}
+
+// notPaging records that the server answered a page at offset with records already read,
+// saying it answered another offset.
+func (r *pageReader) notPaging(offset int) {
+	r.problem(fmt.Sprintf("the Flows API does not page: asked for offset %d, it returned records already read, so only %d of them could be read", offset, len(r.seen)))
+}
+
+// pageBudget bounds the requests of one read: enough for maxRows at the server's page size
+// twice over (windows indexed while paging shift records to later pages), whatever totals
+// the server reports.
+func pageBudget(maxRows, pageSize int) int {
+	pageSize = max(pageSize, 1)
+	return 2*((maxRows+pageSize-1)/pageSize) + 2
+}
+
+// PageFlows reads pages of p (its Offset and Limit are managed here) until the server has
+// returned `total` rows, returns an empty page, or maxRows unique rows are held. It advances by
+// what each page actually held, because a server may cap `limit` below pageSize, and keeps
+// each record once, because windows indexed while paging shift later pages.
+//
+// It does not trust the server blindly: a page that adds no new record and reports another
+// offset than asked (a server that ignores offset) ends the read, a total that is negative or smaller than the records returned
+// is replaced by reading to the end, and the requests are bounded by pageBudget. Each of these
+// is reported in Problems.
+//
+// A closed range (one that ended before settleTime ago) gains no windows while it is read, so
+// after the first page has shown the server's page size, the other pages are read in parallel
+// (within the client's concurrency bound). An open range is read one page after another: there
+// a page read early and its predecessor read late could skip the rows a new window pushed
+// between them.
+func (c *Client) PageFlows(ctx context.Context, p FlowsParams, pageSize, maxRows int) (*PagedFlows, error) {
+	r := &pageReader{out: &PagedFlows{}, seen: make(map[string]struct{}), maxRows: maxRows}
+	offset := 0
+	closed := !p.To.IsZero() && p.To.Before(c.now().Add(-settleTime))
+	budget := pageBudget(maxRows, pageSize)
+	for len(r.out.Flows) < maxRows {
+		if r.out.Pages >= budget {
+			r.problem(fmt.Sprintf("the read stopped after %d requests, the most a read of %d records may take: the Flows API's pages do not add up", r.out.Pages, maxRows))
+			r.out.Capped = true
+			return r.out, nil
+		}
+		p.Offset = offset
+		p.Limit = min(pageSize, maxRows-len(r.out.Flows))
+		page, err := c.Flows(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		added := r.add(page)
+		if len(page.Flows) == 0 {
+			return r.out, nil
+		}
+		if added == 0 && page.Offset != offset {
+			// Records already read, and the server says it answered another offset.
+			r.notPaging(offset)
+			return r.out, nil
+		}
+		offset += len(page.Flows)
+		if r.out.Pages == 1 {
+			budget = pageBudget(maxRows, len(page.Flows))
+		}
+		if r.done(offset) {
+			return r.out, nil
+		}
+		if closed && r.out.Pages == 1 && !r.totalWrong {
+			stop := false
+			if offset, stop, err = c.readPagesInParallel(ctx, p, r, offset, len(page.Flows), min(page.Total, maxRows)); err != nil {
+				return nil, err
+			}
+			if stop || r.done(offset) {
+				return r.out, nil
+			}
+		}
+	}
+	r.out.Capped = r.totalWrong || offset < r.out.Total
+	return r.out, nil
+}
+
+// readPagesInParallel reads the pages of size step from offset up to end at once, adds them in
+// order and returns the offset after the last row read. A short page ends the run, and the
+// sequential loop goes on from there; a page that adds nothing (the server ignores offset)
+// ends the read (stop).
+func (c *Client) readPagesInParallel(ctx context.Context, p FlowsParams, r *pageReader, offset, step, end int) (int, bool, error) {
+	// Pages are read in waves as wide as the client's concurrency, so that a server whose
+	// totals or paging lie is caught after one wave rather than after every page the total
+	// promises.
+	wave := cap(c.slots)
+	for offset < end {
+		var offsets []int
+		for off := offset; off < end && len(offsets) < wave; off += step {
+			offsets = append(offsets, off)
+		}
+		pages := make([]*FlowPage, len(offsets))
+		errs := make([]error, len(offsets))
+		var wg sync.WaitGroup
+		for i, off := range offsets {
+			wg.Go(func() {
+				q := p
+				q.Offset, q.Limit = off, min(step, end-off)
+				pages[i], errs[i] = c.Flows(ctx, q)
+			})
+		}
+		wg.Wait()
+		for i, page := range pages {
+			if errs[i] != nil {
+				return 0, false, errs[i]
+			}
+			if r.add(page) == 0 && len(page.Flows) > 0 && page.Offset != offsets[i] {
+				r.notPaging(offsets[i])
+				return offset, true, nil
+			}
+			offset = offsets[i] + len(page.Flows)
+			if len(page.Flows) < min(step, end-offsets[i]) {
+				return offset, false, nil
+			}
+		}
+	}
+	return offset, false, nil
+}

@@ -1,0 +1,182 @@
+// Package flowsapi is a client for the Flows API (/api/v1/flows, /top-talkers, /protocols).
+// It knows HTTP and the API's parameters and shapes, and nothing of Grafana: the plugin turns
+// queries into these calls and the results into frames.
+package flowsapi
+
+import (
+	"encoding/json"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// Endpoint paths, relative to the base URL.
+const (
+	FlowsPath      = "/api/v1/flows"
+	TopTalkersPath = "/api/v1/flows/top-talkers"
+	ProtocolsPath  = "/api/v1/flows/protocols"
+)
+
+// WindowSize is the width of the API's tumbling aggregation windows.
+const WindowSize = 60 * time.Second
+
+// PairSeparator joins the two addresses of a pair key ("10.0.0.5 → 1.1.1.1").
+const PairSeparator = " → "
+
+// Flow is one aggregated record. Unknown fields in the response are ignored.
+type Flow struct {
+	ID           string  `json:"id"`
+	Timestamp    int64   `json:"timestamp"`
+	WindowStart  int64   `json:"window_start"`
+	WindowEnd    int64   `json:"window_end"`
+	SrcIP        string  `json:"src_ip"`
+	DstIP        string  `json:"dst_ip"`
+	SrcHostname  *string `json:"src_hostname"`
+	DstHostname  *string `json:"dst_hostname"`
+	SrcPort      uint16  `json:"src_port"`
+	DstPort      uint16  `json:"dst_port"`
+	Protocol     uint8   `json:"protocol"`
+	ProtocolName *string `json:"protocol_name"`
+	Bytes        int64   `json:"bytes"`
+	Packets      int64   `json:"packets"`
+	TCPFlags     uint8   `json:"tcp_flags"`
+	FirstSeenMs  int64   `json:"first_seen_ms"`
+	LastSeenMs   int64   `json:"last_seen_ms"`
+	ExporterIP   string  `json:"exporter_ip"`
+	Version      int     `json:"version"`
+}
+
+// FlowPage is one response of /api/v1/flows.
+type FlowPage struct {
+	Total  int    `json:"total"`
+	Offset int    `json:"offset"`
+	Limit  int    `json:"limit"`
+	Flows  []Flow `json:"flows"`
+}
+
+// UnmarshalJSON leaves out null entries of "flows": they hold no record, and counting them
+// would move the next page's offset past a real one.
+func (p *FlowPage) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		Total  int     `json:"total"`
+		Offset int     `json:"offset"`
+		Limit  int     `json:"limit"`
+		Flows  []*Flow `json:"flows"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	*p = FlowPage{Total: raw.Total, Offset: raw.Offset, Limit: raw.Limit, Flows: nonNil(raw.Flows)}
+	return nil
+}
+
+// TopTalker is one row of /api/v1/flows/top-talkers.
+type TopTalker struct {
+	Key       string `json:"key"`
+	Bytes     int64  `json:"bytes"`
+	Packets   int64  `json:"packets"`
+	FlowCount int64  `json:"flow_count"`
+}
+
+// ProtocolStat is one row of /api/v1/flows/protocols. Protocol is a name ("TCP"), or the
+// number as text when the server has no name for it.
+type ProtocolStat struct {
+	Protocol  string `json:"protocol"`
+	Bytes     int64  `json:"bytes"`
+	Packets   int64  `json:"packets"`
+	FlowCount int64  `json:"flow_count"`
+}
+
+// Filter is one combination of the /flows filters; nil or empty fields are not sent.
+type Filter struct {
+	SrcIP    string
+	DstIP    string
+	Exporter string
+	Port     *uint16
+	Protocol *uint8
+}
+
+// FlowsParams are the query parameters of /api/v1/flows.
+type FlowsParams struct {
+	From, To time.Time // zero: not sent
+	Filter   Filter
+	Sort     string // bytes | packets | timestamp
+	Order    string // asc | desc
+	Offset   int
+	Limit    int
+}
+
+// Values encodes the parameters as the API names them.
+func (p FlowsParams) Values() url.Values {
+	v := url.Values{}
+	if !p.From.IsZero() {
+		v.Set("from", strconv.FormatInt(p.From.UnixMilli(), 10))
+	}
+	if !p.To.IsZero() {
+		v.Set("to", strconv.FormatInt(p.To.UnixMilli(), 10))
+	}
+	p.Filter.addTo(v)
+	if p.Sort != "" {
+		v.Set("sort", p.Sort)
+	}
+	if p.Order != "" {
+		v.Set("order", p.Order)
+	}
+	if p.Offset > 0 {
+		v.Set("offset", strconv.Itoa(p.Offset))
+	}
+	if p.Limit > 0 {
+		v.Set("limit", strconv.Itoa(p.Limit))
+	}
+	return v
+}
+
+func (f Filter) addTo(v url.Values) {
+	if f.SrcIP != "" {
+		v.Set("src_ip", f.SrcIP)
+	}
+	if f.DstIP != "" {
+		v.Set("dst_ip", f.DstIP)
+	}
+	if f.Exporter != "" {
+		v.Set("exporter", f.Exporter)
+	}
+	if f.Port != nil {
+		v.Set("port", strconv.Itoa(int(*f.Port)))
+	}
+	if f.Protocol != nil {
+		v.Set("protocol", strconv.Itoa(int(*f.Protocol)))
+	}
+}
+
+// TopTalkersParams are the query parameters of /api/v1/flows/top-talkers.
+type TopTalkersParams struct {
+	WindowSecs int64
+	By         string // bytes | packets
+	Dim        string // src | dst | pair
+	Limit      int
+}
+
+// Values encodes the parameters as the API names them.
+func (p TopTalkersParams) Values() url.Values {
+	v := url.Values{}
+	v.Set("window_secs", strconv.FormatInt(p.WindowSecs, 10))
+	v.Set("by", p.By)
+	v.Set("dim", p.Dim)
+	v.Set("limit", strconv.Itoa(p.Limit))
+	return v
+}
+
+// ProtocolsValues are the query parameters of /api/v1/flows/protocols.
+func ProtocolsValues(windowSecs int64) url.Values {
+	return url.Values{"window_secs": {strconv.FormatInt(windowSecs, 10)}}
+}
+
+// RequestString renders a call as shown to users (ExecutedQueryString): path and parameters,
+// never the token, which travels only in the Authorization header.
+func RequestString(path string, v url.Values) string {
+	if len(v) == 0 {
+		return "GET " + path
+	}
+	return "GET " + path + "?" + v.Encode()
+}
