@@ -5,6 +5,7 @@ package sources
 
 import (
 	"github.com/flowlens/flows-datasource/pkg/engine"
+	"github.com/flowlens/flows-datasource/pkg/sources/calico"
 	"github.com/flowlens/flows-datasource/pkg/sources/flowsapi"
 	"github.com/flowlens/flows-datasource/pkg/sources/huaweicfw"
 	"github.com/flowlens/flows-datasource/pkg/sources/trustgrid"
@@ -13,6 +14,7 @@ import (
 // Factories maps jsonData.source to the factory of that source. One line per source, sorted.
 func Factories() map[string]engine.Factory {
 	return map[string]engine.Factory{
+		calico.Type:    calico.NewSource,
 		flowsapi.Type:  flowsapi.NewSource,
 		huaweicfw.Type: huaweicfw.NewSource,
 		trustgrid.Type: trustgrid.NewSource,
