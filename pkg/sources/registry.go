@@ -5,13 +5,15 @@ package sources
 
 import (
 	"github.com/flowlens/flows-datasource/pkg/engine"
+	"github.com/flowlens/flows-datasource/pkg/sources/awsflowlogs"
 	"github.com/flowlens/flows-datasource/pkg/sources/flowsapi"
 )
 
 // Factories maps jsonData.source to the factory of that source. One line per source, sorted.
 func Factories() map[string]engine.Factory {
 	return map[string]engine.Factory{
-		flowsapi.Type: flowsapi.NewSource,
+		awsflowlogs.Type: awsflowlogs.NewSource,
+		flowsapi.Type:    flowsapi.NewSource,
 	}
 }
 
