@@ -495,16 +495,18 @@ func downstream(err error) error {
 	return engine.Downstream(status, err)
 }
 
-// CheckHealth implements engine.Source: the credentials (sts:GetCallerIdentity in the default
-// region), then DescribeFlowLogs in each region of the settings.
+// CheckHealth implements engine.Source: DescribeFlowLogs in each region of the settings, then
+// sts:GetCallerIdentity for the account's number.
 func (s *Source) CheckHealth(ctx context.Context) engine.HealthResult {
-	id, err := s.client.CallerIdentity(ctx, s.settings.Auth.DefaultRegion)
-	if err != nil {
-		return engine.HealthResult{Message: healthMessage(err)}
-	}
+	// DescribeFlowLogs in every region proves the credentials, the permission and each
+	// region's access at once; the account is then only for the message.
 	inv, _, err := s.describe(ctx, s.settings.Regions, FlowLogFilter{})
 	if err != nil {
 		return engine.HealthResult{Message: healthMessage(err)}
+	}
+	account := "(account unknown: sts:GetCallerIdentity failed)"
+	if id, err := s.client.CallerIdentity(ctx, s.settings.Auth.DefaultRegion); err == nil {
+		account = id.Account
 	}
 	s.mu.Lock()
 	s.inventory, s.invAt = inv, s.now()
@@ -519,12 +521,12 @@ func (s *Source) CheckHealth(ctx context.Context) engine.HealthResult {
 		}
 	}
 	msg := fmt.Sprintf("Connected to AWS account %s: %d flow logs in %s (%d deliver to CloudWatch Logs)",
-		id.Account, len(inv), strings.Join(s.settings.Regions, ", "), cw)
+		account, len(inv), strings.Join(s.settings.Regions, ", "), cw)
 	if failed > 0 {
 		msg += fmt.Sprintf("; %d fail to deliver their logs", failed)
 	}
 	return engine.HealthResult{OK: true, Message: msg, Details: map[string]any{
-		"account": id.Account, "regions": s.settings.Regions, "flowLogs": len(inv), "failedDelivery": failed,
+		"account": account, "regions": s.settings.Regions, "flowLogs": len(inv), "failedDelivery": failed,
 	}}
 }
 

@@ -34,8 +34,12 @@ func instanceSettings(endpoint string, jsonData map[string]any) backend.DataSour
 // testDatasource is the plugin as Grafana runs it, with this source alone in the registry.
 func testDatasource(t *testing.T, endpoint string, jsonData map[string]any) *plugin.Datasource {
 	t.Helper()
-	inst, err := plugin.New(plugin.Sources{Factories: map[string]engine.Factory{Type: NewSource}, Default: Type})(
-		context.Background(), instanceSettings(endpoint, jsonData))
+	return testDatasourceFrom(t, instanceSettings(endpoint, jsonData))
+}
+
+func testDatasourceFrom(t *testing.T, s backend.DataSourceInstanceSettings) *plugin.Datasource {
+	t.Helper()
+	inst, err := plugin.New(plugin.Sources{Factories: map[string]engine.Factory{Type: NewSource}, Default: Type})(context.Background(), s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -454,4 +458,3 @@ func checkSeries(t *testing.T, res engine.SeriesResult, flows []simulator.Flow, 
 		}
 	}
 }
-
