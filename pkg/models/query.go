@@ -35,7 +35,7 @@ type Query struct {
 	// flows timeseries
 	Metric  string // bytes | packets | flows
 	Unit    string // rate | total
-	GroupBy string // none | protocol | src | dst | pair | dstPort | exporter
+	GroupBy string // none | protocol | src | dst | pair | dstPort | exporter | action | a source's dimension key
 	TopN    int
 	Other   bool
 
@@ -44,7 +44,7 @@ type Query struct {
 	By  string // bytes | packets
 
 	// variableValues
-	Variable string // exporter | srcIp | dstIp | protocol | port
+	Variable string // exporter | srcIp | dstIp | protocol | port | action | a source's dimension key
 }
 
 // Filters are the API filters. Each holds the values to match: empty means no filter, several
@@ -55,11 +55,22 @@ type Filters struct {
 	Exporter []string
 	Port     []uint16
 	Protocol []uint8
+	// Action is the verdict (allow, deny; a source may take its own words too).
+	Action []string
+	// Labels filter a source's own dimensions by key (AWS flowLogId, interfaceId, …); the
+	// source says which it has (GET capabilities).
+	Labels map[string][]string
 }
 
 // IsEmpty reports whether no filter is set.
 func (f Filters) IsEmpty() bool {
-	return len(f.SrcIP) == 0 && len(f.DstIP) == 0 && len(f.Exporter) == 0 && len(f.Port) == 0 && len(f.Protocol) == 0
+	for _, vs := range f.Labels {
+		if len(vs) > 0 {
+			return false
+		}
+	}
+	return len(f.SrcIP) == 0 && len(f.DstIP) == 0 && len(f.Exporter) == 0 && len(f.Port) == 0 && len(f.Protocol) == 0 &&
+		len(f.Action) == 0
 }
 
 // QueryError is a problem with what the user wrote: it names the field and the value.
@@ -83,24 +94,26 @@ func fieldErr(field, value, format string, a ...any) *QueryError {
 // queryJSON is the saved JSON. Scalars that template variables may fill arrive as numbers or
 // strings; filters as a value or a list.
 type queryJSON struct {
-	QueryType string    `json:"queryType"`
-	SrcIP     flexList  `json:"srcIp"`
-	DstIP     flexList  `json:"dstIp"`
-	Exporter  flexList  `json:"exporter"`
-	Port      flexList  `json:"port"`
-	Protocol  flexList  `json:"protocol"`
-	Format    string    `json:"format"`
-	Sort      string    `json:"sort"`
-	Order     string    `json:"order"`
-	Limit     flexValue `json:"limit"`
-	Metric    string    `json:"metric"`
-	Unit      string    `json:"unit"`
-	GroupBy   string    `json:"groupBy"`
-	TopN      flexValue `json:"topN"`
-	Other     *bool     `json:"other"`
-	Dim       string    `json:"dim"`
-	By        string    `json:"by"`
-	Variable  string    `json:"variable"`
+	QueryType string              `json:"queryType"`
+	SrcIP     flexList            `json:"srcIp"`
+	DstIP     flexList            `json:"dstIp"`
+	Exporter  flexList            `json:"exporter"`
+	Port      flexList            `json:"port"`
+	Protocol  flexList            `json:"protocol"`
+	Action    flexList            `json:"action"`
+	Labels    map[string]flexList `json:"labels"`
+	Format    string              `json:"format"`
+	Sort      string              `json:"sort"`
+	Order     string              `json:"order"`
+	Limit     flexValue           `json:"limit"`
+	Metric    string              `json:"metric"`
+	Unit      string              `json:"unit"`
+	GroupBy   string              `json:"groupBy"`
+	TopN      flexValue           `json:"topN"`
+	Other     *bool               `json:"other"`
+	Dim       string              `json:"dim"`
+	By        string              `json:"by"`
+	Variable  string              `json:"variable"`
 }
 
 // flexValue is a JSON number, string or null, kept as text.
@@ -209,6 +222,19 @@ func oneOf(field, value, def string, allowed ...string) (string, error) {
 	return "", fieldErr(field, value, "is not one of %s", strings.Join(allowed, ", "))
 }
 
+// dimensionKey is the shape of a source's dimension key (flowLogId, interfaceId, namespace).
+var dimensionKey = regexp.MustCompile(`^[a-z][A-Za-z0-9_]{0,63}$`)
+
+// oneOfOrDimension is oneOf that also takes a source's dimension key: whether the source has
+// it is the engine's check, which names the source's choices.
+func oneOfOrDimension(field, value, def string, allowed ...string) (string, error) {
+	v, err := oneOf(field, value, def, allowed...)
+	if err == nil || !dimensionKey.MatchString(value) {
+		return v, err
+	}
+	return value, nil
+}
+
 func wholeNumber(field string, v flexValue, def, lo, hi int) (int, error) {
 	s := strings.TrimSpace(string(v))
 	if s == "" {
@@ -249,7 +275,7 @@ func (q *Query) fill(raw queryJSON) error {
 	if q.Unit, err = oneOf("unit", raw.Unit, "rate", "rate", "total"); err != nil {
 		return err
 	}
-	if q.GroupBy, err = oneOf("groupBy", raw.GroupBy, "none", "none", "protocol", "src", "dst", "pair", "dstPort", "exporter"); err != nil {
+	if q.GroupBy, err = oneOfOrDimension("groupBy", raw.GroupBy, "none", "none", "protocol", "src", "dst", "pair", "dstPort", "exporter", "action"); err != nil {
 		return err
 	}
 	if q.Dim, err = oneOf("dim", raw.Dim, "src", "src", "dst", "pair"); err != nil {
@@ -258,7 +284,7 @@ func (q *Query) fill(raw queryJSON) error {
 	if q.By, err = oneOf("by", raw.By, "bytes", "bytes", "packets"); err != nil {
 		return err
 	}
-	if q.Variable, err = oneOf("variable", raw.Variable, "srcIp", "srcIp", "dstIp", "exporter", "protocol", "port"); err != nil {
+	if q.Variable, err = oneOfOrDimension("variable", raw.Variable, "srcIp", "srcIp", "dstIp", "exporter", "protocol", "port", "action"); err != nil {
 		return err
 	}
 	defLimit := 100
@@ -365,6 +391,28 @@ func parseFilters(raw queryJSON) (Filters, error) {
 			return f, fieldErr("protocol", s, "is not a protocol name (tcp, udp, icmp, gre, esp, icmpv6, sctp, …) or an IANA number from 0 to 255")
 		}
 		f.Protocol = appendUnique(f.Protocol, n)
+	}
+	actions, err := cleanList("action", raw.Action)
+	if err != nil {
+		return f, err
+	}
+	for _, a := range actions {
+		f.Action = appendUnique(f.Action, a)
+	}
+	for key, vals := range raw.Labels {
+		if !dimensionKey.MatchString(key) {
+			return f, fieldErr("labels", key, "is not a dimension key (letters, digits and _, starting with a lowercase letter)")
+		}
+		list, err := cleanList("labels."+key, vals)
+		if err != nil {
+			return f, err
+		}
+		for _, v := range list {
+			if f.Labels == nil {
+				f.Labels = map[string][]string{}
+			}
+			f.Labels[key] = appendUnique(f.Labels[key], v)
+		}
 	}
 	return f, nil
 }

@@ -21,6 +21,7 @@ const Type = "awsFlowLogs"
 // Dimension keys of the AWS records (Record.Labels), also filter, group-by and variable keys.
 const (
 	DimFlowLog   = "flowLogId"
+	DimInterface = "interfaceId"
 	DimAccount   = "account"
 	DimLogStatus = "logStatus"
 )
@@ -92,15 +93,18 @@ func (s *Source) Name() string { return "AWS VPC flow logs" }
 var capabilities = engine.Capabilities{
 	QueryTypes: []string{engine.QueryTypeFlows, engine.QueryTypeTopTalkers, engine.QueryTypeProtocols,
 		engine.QueryTypeVariableValues, QueryTypeFlowLogConfigs},
-	Filters: []string{engine.FilterSrcIP, engine.FilterDstIP, engine.FilterExporter, engine.FilterSrcPort,
-		engine.FilterDstPort, engine.FilterProtocol, engine.FilterAction, DimFlowLog, DimAccount, DimLogStatus},
+	// The network interface is a dimension, not the exporter: exporters are addresses in the
+	// query model, interfaces are IDs (eni-…).
+	Filters: []string{engine.FilterSrcIP, engine.FilterDstIP, engine.FilterSrcPort,
+		engine.FilterDstPort, engine.FilterProtocol, engine.FilterAction, DimFlowLog, DimInterface, DimAccount, DimLogStatus},
 	GroupBys: []string{engine.GroupNone, engine.GroupProtocol, engine.GroupSrc, engine.GroupDst, engine.GroupPair,
-		engine.GroupDstPort, engine.GroupExporter, engine.GroupAction, DimFlowLog, DimAccount, DimLogStatus},
+		engine.GroupDstPort, engine.GroupAction, DimFlowLog, DimInterface, DimAccount, DimLogStatus},
 	TalkerDims: []string{engine.GroupSrc, engine.GroupDst, engine.GroupPair},
-	Variables: []string{engine.VariableSrcIP, engine.VariableDstIP, engine.VariableExporter, engine.VariableProtocol,
-		engine.VariablePort, engine.VariableAction, DimFlowLog, DimAccount, DimLogStatus, VariableResource, VariableRegion},
+	Variables: []string{engine.VariableSrcIP, engine.VariableDstIP, engine.VariableProtocol,
+		engine.VariablePort, engine.VariableAction, DimFlowLog, DimInterface, DimAccount, DimLogStatus, VariableResource, VariableRegion},
 	Dimensions: []engine.Dimension{
 		{Key: DimFlowLog, Label: "flow_log_id", Display: "Flow log", Filter: true, GroupBy: true},
+		{Key: DimInterface, Label: "interface_id", Display: "Interface", Filter: true, GroupBy: true},
 		{Key: DimAccount, Label: "account_id", Display: "Account", Filter: true, GroupBy: true},
 		{Key: DimLogStatus, Label: "log_status", Display: "Log status", Filter: true, GroupBy: true},
 	},
@@ -110,7 +114,7 @@ var capabilities = engine.Capabilities{
 	Columns: []engine.Column{
 		{Name: "end", Field: engine.ColTime, Display: "End"},
 		{Name: "start", Field: engine.ColStart, Display: "Start"},
-		{Name: "interface_id", Field: engine.ColExporter, Display: "Interface"},
+		{Name: "interface_id", Field: engine.ColLabelPrefix + DimInterface, Display: "Interface"},
 		{Name: engine.LabelSrcIP, Field: engine.ColSrcIP, Display: "Source IP"},
 		{Name: "src_port", Field: engine.ColSrcPort, Display: "Source port"},
 		{Name: engine.LabelDstIP, Field: engine.ColDstIP, Display: "Destination IP"},
@@ -258,6 +262,9 @@ func (s *Source) groupsFor(ctx context.Context, flowLogID string) ([]logGroup, [
 // To + margin] is scanned (FilterLogEvents, paged), parsed, and kept when its record's time is
 // in [From, To] and it matches the filter; the best MaxRows by the sort are returned.
 func (s *Source) ReadRecords(ctx context.Context, r engine.ReadRequest) (*engine.ReadResult, error) {
+	if r.Filter.Action != "" && !matchAction(r.Filter.Action, "allow") && !matchAction(r.Filter.Action, "deny") {
+		return nil, &engine.QueryError{Field: "action", Value: r.Filter.Action, Msg: "is not allow, deny, ACCEPT or REJECT"}
+	}
 	groups, reqs, err := s.groupsFor(ctx, r.Filter.Labels[DimFlowLog])
 	if err != nil {
 		return nil, err
@@ -313,13 +320,13 @@ func (s *Source) ReadRecords(ctx context.Context, r engine.ReadRequest) (*engine
 
 // labelCache shares one Labels map between records with the same dimension values (the engine
 // only reads them): a few maps instead of one per record.
-type labelCache map[[3]string]map[string]string
+type labelCache map[[4]string]map[string]string
 
-func (c labelCache) get(flowLog, account, status string) map[string]string {
-	k := [3]string{flowLog, account, status}
+func (c labelCache) get(flowLog, iface, account, status string) map[string]string {
+	k := [4]string{flowLog, iface, account, status}
 	m := c[k]
 	if m == nil {
-		m = map[string]string{DimFlowLog: flowLog}
+		m = map[string]string{DimFlowLog: flowLog, DimInterface: iface}
 		if account != "" {
 			m[DimAccount] = account
 		}
@@ -342,14 +349,14 @@ func engineRecord(rec *Record, ev Event, g logGroup, labels labelCache) engine.R
 		Bytes:    rec.Bytes,
 		Packets:  rec.Packets,
 		Action:   engineAction(rec.Action),
-		Exporter: rec.InterfaceID,
 		TCPFlags: uint8(rec.TCPFlags),
 		Version:  rec.Version,
-		Labels:   labels.get(g.flowLog.ID, rec.AccountID, rec.LogStatus),
 	}
-	if out.Exporter == "" {
-		out.Exporter = ev.Stream // each interface has its own log stream
+	iface := rec.InterfaceID
+	if iface == "" {
+		iface = ev.Stream // each interface has its own log stream
 	}
+	out.Labels = labels.get(g.flowLog.ID, iface, rec.AccountID, rec.LogStatus)
 	if name := protocolNames[out.Protocol]; name != "" && rec.Has("protocol") {
 		out.ProtocolName = name
 	}
@@ -381,7 +388,6 @@ func matches(r *engine.Record, f engine.Filter) bool {
 	switch {
 	case f.SrcIP != "" && r.SrcIP != f.SrcIP,
 		f.DstIP != "" && r.DstIP != f.DstIP,
-		f.Exporter != "" && r.Exporter != f.Exporter,
 		f.Port != nil && r.SrcPort != *f.Port && r.DstPort != *f.Port,
 		f.SrcPort != nil && r.SrcPort != *f.SrcPort,
 		f.DstPort != nil && r.DstPort != *f.DstPort,

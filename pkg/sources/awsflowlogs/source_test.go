@@ -311,7 +311,7 @@ func TestTrafficFromCloudWatchLogsEqualsTheGroundTruth(t *testing.T) {
 					if r.Bytes != w.Bytes {
 						t.Fatalf("row %d: %d bytes, want %d", i, r.Bytes, w.Bytes)
 					}
-					if r.Labels[DimFlowLog] != flowLog || r.Labels[DimLogStatus] != "OK" || r.Exporter == "" || r.Action == "" {
+					if r.Labels[DimFlowLog] != flowLog || r.Labels[DimLogStatus] != "OK" || r.Labels[DimInterface] == "" || r.Action == "" {
 						t.Fatalf("row %d: %+v", i, r)
 					}
 				}
@@ -377,6 +377,36 @@ func TestTrafficFromCloudWatchLogsEqualsTheGroundTruth(t *testing.T) {
 			})
 		})
 	}
+
+	t.Run("traffic over time by action through the plugin", func(t *testing.T) {
+		ds := testDatasource(t, moto.URL, nil)
+		res := query(t, ds, "flows", map[string]any{"format": "timeseries", "metric": "bytes", "unit": "total", "groupBy": "action",
+			"labels": map[string]any{DimFlowLog: fx.byName["subnetReject"].ID}}, from, to, false)
+		if res.Error != nil {
+			t.Fatal(res.Error)
+		}
+		want := tr.sumBy(engineActionOf)
+		got := map[string]int64{}
+		for _, f := range res.Frames {
+			for _, field := range f.Fields {
+				if field.Type() != data.FieldTypeFloat64 && field.Type() != data.FieldTypeNullableFloat64 {
+					continue
+				}
+				for i := range field.Len() {
+					if v, ok := field.ConcreteAt(i); ok {
+						got[field.Labels["action"]] += int64(v.(float64))
+					}
+				}
+			}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("bytes by action %v, want %v", got, want)
+		}
+		res = query(t, ds, "flows", map[string]any{"format": "table", "action": "drop"}, from, to, false)
+		if res.Error == nil || !strings.Contains(res.Error.Error(), "action: 'drop' is not allow, deny, ACCEPT or REJECT") {
+			t.Fatalf("bad action: %v", res.Error)
+		}
+	})
 
 	t.Run("flows table through the plugin, every flow log", func(t *testing.T) {
 		ds := testDatasource(t, moto.URL, nil)
