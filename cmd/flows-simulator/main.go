@@ -69,6 +69,9 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (*option
 	fs.IntVar(&o.cfg.FlowsPerMinute, "flows-per-minute", simulator.DefaultFlowsPerMinute, "mean records per 60 s window")
 	fs.DurationVar(&o.cfg.History, "history", simulator.DefaultHistory, "how far back data exists (rolling)")
 	fs.IntVar(&o.cfg.MaxLimit, "max-limit", simulator.DefaultMaxLimit, "server-side cap on limit for /flows and top-talkers")
+	fs.IntVar(&o.cfg.TopTalkersMaxLimit, "top-talkers-max-limit", 0, "server-side cap on limit for /top-talkers alone (0 = -max-limit)")
+	fs.DurationVar(&o.cfg.ClockOffset, "clock-offset", 0, "the server's clock minus the real clock (e.g. 40s ahead, -40s behind)")
+	fs.DurationVar(&o.cfg.Retention, "retention", 0, "windows older than this leave the index although -history reaches further (0 = -history)")
 	fs.DurationVar(&o.cfg.Latency, "latency", 0, "delay added to every response")
 	fs.IntVar(&faultStatus, "fault-status", 0, "inject this HTTP status (e.g. 429, 500, 503); 0 = no fault")
 	fs.DurationVar(&faultRetry, "fault-retry-after", 0, "with a fault: send Retry-After (e.g. 30s)")
@@ -144,6 +147,12 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (*option
 		return nil, errors.New("-history must be at least 1m")
 	case c.MaxLimit < 1:
 		return nil, errors.New("-max-limit must be at least 1")
+	case c.TopTalkersMaxLimit < 0:
+		return nil, errors.New("-top-talkers-max-limit must not be negative")
+	case c.Retention != 0 && c.Retention < time.Minute:
+		return nil, errors.New("-retention must be at least 1m (or 0: the history)")
+	case c.ClockOffset <= -c.History || c.ClockOffset >= 24*time.Hour:
+		return nil, errors.New("-clock-offset must be between minus the history and 24h")
 	case c.Latency < 0 || faultRetry < 0 || faultCount < 0:
 		return nil, errors.New("-latency, -fault-retry-after and -fault-count must not be negative")
 	case faultStatus != 0 && (faultStatus < 100 || faultStatus > 599):
@@ -231,8 +240,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fmt.Fprintf(stdout, "flows-simulator listening on http://%s\n", ln.Addr())
 	fmt.Fprintf(stderr, "flows-simulator: APIs %s (Trustgrid %s, Huawei CFW %s)\n", strings.Join(o.cfg.APIs, ","),
 		simulator.PathTrustgridFlowLogs, simulator.CFWFlowLogsPath(o.cfg.HuaweiCFW.ProjectID))
-	fmt.Fprintf(stderr, "flows-simulator: seed %d, %d flows/min, history %v, max limit %d, latency %v, fault %s\n",
-		o.cfg.Seed, o.cfg.FlowsPerMinute, o.cfg.History, o.cfg.MaxLimit, o.cfg.Latency, describeFault(o.cfg.Fault))
+	fmt.Fprintf(stderr, "flows-simulator: seed %d, %d flows/min, history %v, retention %v, clock offset %v, max limit %d (top-talkers %d), latency %v, fault %s\n",
+		o.cfg.Seed, o.cfg.FlowsPerMinute, o.cfg.History, o.cfg.Retention, o.cfg.ClockOffset, o.cfg.MaxLimit, o.cfg.TopTalkersMaxLimit, o.cfg.Latency, describeFault(o.cfg.Fault))
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -57,14 +57,17 @@ func TestParseFlagsAndEnv(t *testing.T) {
 		"FLOWS_SIM_IDLE_EVERY":        "60m",
 		"FLOWS_SIM_IDLE_FOR":          "5m",
 		"FLOWS_SIM_MAX_LIMIT":         "100",
+		"FLOWS_SIM_CLOCK_OFFSET":      "-40s",
+		"FLOWS_SIM_RETENTION":         "90m",
 	})
-	o, err := parse([]string{"-seed", "7", "-latency", "20ms", "-flows-per-minute=10"}, e, io.Discard)
+	o, err := parse([]string{"-seed", "7", "-latency", "20ms", "-flows-per-minute=10", "-top-talkers-max-limit", "25"}, e, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := o.cfg
 	if c.Seed != 7 || c.Token != "from-env" || o.listen != "0.0.0.0:9000" || c.History != 2*time.Hour ||
-		c.Latency != 20*time.Millisecond || c.FlowsPerMinute != 10 || c.MaxLimit != 100 {
+		c.Latency != 20*time.Millisecond || c.FlowsPerMinute != 10 || c.MaxLimit != 100 ||
+		c.ClockOffset != -40*time.Second || c.Retention != 90*time.Minute || c.TopTalkersMaxLimit != 25 {
 		t.Errorf("got %+v listen %q", c, o.listen)
 	}
 	f := c.Fault
@@ -100,6 +103,9 @@ func TestParseErrors(t *testing.T) {
 		{[]string{"-seed", "0"}, nil},
 		{[]string{"-history", "10s"}, nil},
 		{[]string{"-max-limit", "0"}, nil},
+		{[]string{"-top-talkers-max-limit", "-1"}, nil},
+		{[]string{"-retention", "10s"}, nil},
+		{[]string{"-clock-offset", "-25h"}, nil},
 		{[]string{"-fault-status", "42"}, nil},
 		{[]string{"-fault-count", "2"}, nil},
 		{[]string{"-idle-every", "1h"}, nil},

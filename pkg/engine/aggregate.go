@@ -36,6 +36,9 @@ func (e *Engine) TopTalkers(ctx context.Context, q TalkersQuery) (*Aggregation, 
 	if !slices.Contains(e.caps.TalkerDims, q.Dim) {
 		return nil, &UnsupportedError{Source: e.src.Name(), Field: "dim", Value: q.Dim, Missing: "top talkers by " + q.Dim, Choices: e.caps.TalkerDims}
 	}
+	if err := e.needMetric("by", q.By); err != nil {
+		return nil, err
+	}
 	reason := e.noServerAggregation()
 	if lb, ok := e.src.(LookbackAggregator); ok {
 		var secs int64
@@ -92,6 +95,28 @@ func (e *Engine) Protocols(ctx context.Context, q ProtocolsQuery) (*Aggregation,
 		return nil, err
 	}
 	return &Aggregation{Protocols: ProtocolsFromRecords(set.Records), Executed: strings.Join(set.Requests, "\n"), ComputedBecause: reason, Set: set}, nil
+}
+
+// CheckMetric refuses a metric the source's records do not carry, naming the query field; an
+// empty metric (the query's default) passes.
+func (e *Engine) CheckMetric(field, metric string) error {
+	if metric == "" {
+		return nil
+	}
+	return e.needMetric(field, metric)
+}
+
+// DropMissingMetrics removes from an aggregation frame the value columns of metrics the
+// source's records do not carry, so that a table does not show zeros nobody measured.
+func (e *Engine) DropMissingMetrics(frame *data.Frame) {
+	kept := frame.Fields[:0]
+	for _, f := range frame.Fields {
+		if (f.Name == MetricBytes || f.Name == MetricPackets || f.Name == MetricFlows) && !slices.Contains(e.Metrics(), f.Name) {
+			continue
+		}
+		kept = append(kept, f)
+	}
+	frame.Fields = kept
 }
 
 func (e *Engine) noServerAggregation() string {

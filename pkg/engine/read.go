@@ -29,6 +29,21 @@ func (e *Engine) Source() Source { return e.src }
 // Capabilities are the source's capabilities.
 func (e *Engine) Capabilities() Capabilities { return e.caps }
 
+// Metrics are the metrics the source's records carry.
+func (e *Engine) Metrics() []string {
+	if len(e.caps.Metrics) == 0 {
+		return []string{MetricBytes, MetricPackets, MetricFlows}
+	}
+	return e.caps.Metrics
+}
+
+func (e *Engine) needMetric(field, metric string) error {
+	if slices.Contains(e.Metrics(), metric) {
+		return nil
+	}
+	return &UnsupportedError{Source: e.src.Name(), Field: field, Value: metric, Missing: metric + " counts", Choices: e.Metrics()}
+}
+
 // RowCap is the most records one query holds.
 func (e *Engine) RowCap() int { return e.rowCap }
 

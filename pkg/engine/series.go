@@ -92,6 +92,9 @@ func (e *Engine) Series(ctx context.Context, spec SeriesSpec, f Filters) (*Serie
 	if !slices.Contains(e.caps.GroupBys, spec.GroupBy) {
 		return nil, &UnsupportedError{Source: e.src.Name(), Field: "groupBy", Value: spec.GroupBy, Missing: "group-by " + spec.GroupBy, Choices: e.caps.GroupBys}
 	}
+	if err := e.needMetric("metric", spec.Metric); err != nil {
+		return nil, err
+	}
 	spec.Window = e.caps.WindowSize
 	for _, d := range e.caps.Dimensions {
 		if d.Key == spec.GroupBy {

@@ -47,7 +47,7 @@ func CFWFlowLogsPath(projectID string) string { return "/v1/" + projectID + CFWP
 type CFWFlowLog struct {
 	Bytes           float64 `json:"bytes"`
 	Direction       string  `json:"direction"`
-	LogType         string  `json:"log_type"`
+	LogType         string  `json:"-"` // a filter only: records do not carry it
 	Packets         int64   `json:"packets"`
 	StartTime       int64   `json:"start_time"`
 	EndTime         int64   `json:"end_time"`
@@ -269,7 +269,7 @@ func (s *Server) handleCFWFlowLogs(w http.ResponseWriter, r *http.Request) {
 		hasLogID, offset = false, 0
 	}
 
-	now := s.cfg.Now()
+	now := s.now()
 	var rows []CFWFlowLog
 	if src != -2 && dst != -2 {
 		for _, rec := range s.recordsStartingIn(now, start, end) {

@@ -53,6 +53,14 @@ type Config struct {
 	APIs           []string                         // API faces served (APIFlows, APITrustgrid, APIHuaweiCFW); empty = all
 	Trustgrid      TrustgridConfig                  // the Trustgrid face
 	HuaweiCFW      HuaweiCFWConfig                  // the Huawei Cloud Firewall face
+	// TopTalkersMaxLimit caps limit on /top-talkers alone, below MaxLimit; default MaxLimit.
+	TopTalkersMaxLimit int
+	// ClockOffset is how far the server's clock is ahead of Now (negative: behind). The
+	// server's now decides which windows are published and where look-backs end.
+	ClockOffset time.Duration
+	// Retention drops windows older than now - Retention from the index although History
+	// reaches further; default History.
+	Retention time.Duration
 }
 
 // Fault is an injected failure, see the package documentation.
@@ -87,9 +95,12 @@ type Server struct {
 	gen *generator
 	log *log.Logger
 
-	mu    sync.Mutex
-	cache map[int64]*window
-	snap  *snapshot
+	mu     sync.Mutex
+	cache  map[int64]*window
+	snap   *snapshot
+	ix     *index
+	sorted *sortedEntry // the last by-metric selection, shared by the pages of one read
+	oldest int64        // first published minute seen so far
 
 	faultMu   sync.Mutex
 	fault     *Fault
@@ -114,6 +125,12 @@ func New(cfg Config) *Server {
 	}
 	if cfg.MaxLimit <= 0 {
 		cfg.MaxLimit = DefaultMaxLimit
+	}
+	if cfg.TopTalkersMaxLimit <= 0 || cfg.TopTalkersMaxLimit > cfg.MaxLimit {
+		cfg.TopTalkersMaxLimit = cfg.MaxLimit
+	}
+	if cfg.Retention < 0 {
+		cfg.Retention = 0
 	}
 	if cfg.Latency < 0 {
 		cfg.Latency = 0
@@ -140,11 +157,14 @@ func New(cfg Config) *Server {
 	if hw.SignClock == nil {
 		hw.SignClock = time.Now
 	}
+	gen := newGenerator(cfg.Seed, cfg.FlowsPerMinute, cfg.Idle)
 	s := &Server{
-		cfg:   cfg,
-		gen:   newGenerator(cfg.Seed, cfg.FlowsPerMinute, cfg.Idle),
-		log:   log.New(cfg.Log, "flows-simulator: ", log.LstdFlags|log.Lmicroseconds),
-		cache: map[int64]*window{},
+		cfg:    cfg,
+		gen:    gen,
+		ix:     newIndex(gen),
+		oldest: math.MinInt64,
+		log:    log.New(cfg.Log, "flows-simulator: ", log.LstdFlags|log.Lmicroseconds),
+		cache:  map[int64]*window{},
 	}
 	s.SetFault(cfg.Fault)
 	return s
@@ -295,8 +315,14 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, msg)
 		return
 	}
-	h(w, r.URL.Query(), s.cfg.Now())
+	now := s.now()
+	// The Date header tells a client the server's clock (whole seconds, as HTTP has it).
+	w.Header().Set("Date", now.UTC().Format(http.TimeFormat))
+	h(w, r.URL.Query(), now)
 }
+
+// now is the server's clock: Config.Now plus Config.ClockOffset.
+func (s *Server) now() time.Time { return s.cfg.Now().Add(s.cfg.ClockOffset) }
 
 func (s *Server) checkAuth(r *http.Request) string {
 	h := r.Header.Get("Authorization")

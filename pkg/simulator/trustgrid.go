@@ -253,7 +253,7 @@ func (s *Server) handleTrustgridFlowLogs(w http.ResponseWriter, r *http.Request)
 		writeTrustgridError(w, http.StatusUnauthorized, "Unauthorized")
 		return
 	}
-	now := s.cfg.Now()
+	now := s.now()
 	p := &params{q: r.URL.Query()}
 	from := p.seconds("sTime", math.MinInt64)
 	eTime := p.seconds("eTime", math.MaxInt64)

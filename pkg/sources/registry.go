@@ -7,6 +7,8 @@ import (
 	"github.com/flowlens/flows-datasource/pkg/engine"
 	"github.com/flowlens/flows-datasource/pkg/sources/awsflowlogs"
 	"github.com/flowlens/flows-datasource/pkg/sources/flowsapi"
+	"github.com/flowlens/flows-datasource/pkg/sources/huaweicfw"
+	"github.com/flowlens/flows-datasource/pkg/sources/trustgrid"
 )
 
 // Factories maps jsonData.source to the factory of that source. One line per source, sorted.
@@ -14,6 +16,8 @@ func Factories() map[string]engine.Factory {
 	return map[string]engine.Factory{
 		awsflowlogs.Type: awsflowlogs.NewSource,
 		flowsapi.Type:    flowsapi.NewSource,
+		huaweicfw.Type:   huaweicfw.NewSource,
+		trustgrid.Type:   trustgrid.NewSource,
 	}
 }
 
