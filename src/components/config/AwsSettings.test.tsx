@@ -5,7 +5,7 @@ import { DataSourceSettings, EventBusSrv, PluginContextProvider, PluginMeta } fr
 import { config, setAppEvents } from '@grafana/runtime';
 import { AwsAuthDataSourceSecureJsonData } from '@grafana/aws-sdk';
 
-import { AwsConfigSection, AwsFlowLogsJsonData } from './AwsConfigSection';
+import { AwsConfigSection, AwsFlowLogsJsonData } from './AwsSettings';
 
 type Settings = DataSourceSettings<AwsFlowLogsJsonData, AwsAuthDataSourceSecureJsonData>;
 
