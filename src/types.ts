@@ -38,6 +38,8 @@ export type NumericFilterValue = number | string | Array<number | string>;
 export type NumberOrString = number | string;
 
 export interface FlowsQuery extends DataQuery {
+  /** Query model version the query was saved in (src/migrations.ts); none before versioning. */
+  version?: number;
   queryType?: QueryType;
 
   // Filters: apply to every query type.
@@ -206,19 +208,6 @@ export interface FlowsDataSourceOptions extends DataSourceJsonData {
   rowCap?: number;
   /** Most API requests one query runs at once. */
   maxConcurrency?: number;
-
-  // Trustgrid (jsonData.source "trustgrid"); the data source URL is the API host.
-  /** API client ID; its secret is in secureJsonData. */
-  trustgridClientId?: string;
-
-  // Huawei Cloud Firewall (jsonData.source "huaweiCfw"); the data source URL overrides the endpoint.
-  /** Region ID, e.g. cn-north-4: picks the endpoint from the SDK's region table. */
-  cfwRegion?: string;
-  cfwProjectId?: string;
-  /** fw_instance_id of the firewall whose flow logs are read. */
-  cfwFwInstanceId?: string;
-  /** enterprise_project_id, when enterprise projects are enabled. */
-  cfwEnterpriseProjectId?: string;
 }
 
 /** Backend defaults and bounds (pkg/models/settings.go), shown as placeholders and limits. */
@@ -232,12 +221,4 @@ export const DEFAULT_SETTINGS = {
 /** Values sent to the backend only, never returned to the browser. */
 export interface FlowsSecureJsonData {
   apiToken?: string;
-  /** Trustgrid API client secret ("trustgrid-token ID:SECRET"). */
-  trustgridClientSecret?: string;
-  /** Trustgrid JWT ("Bearer"); wins over the client ID and secret. */
-  trustgridJwt?: string;
-  /** Huawei Cloud access key pair (signs requests) or IAM token (X-Auth-Token). */
-  cfwAccessKey?: string;
-  cfwSecretKey?: string;
-  cfwIamToken?: string;
 }

@@ -6,6 +6,7 @@ package sources
 import (
 	"github.com/flowlens/flows-datasource/pkg/engine"
 	"github.com/flowlens/flows-datasource/pkg/sources/awsflowlogs"
+	"github.com/flowlens/flows-datasource/pkg/sources/calico"
 	"github.com/flowlens/flows-datasource/pkg/sources/flowsapi"
 	"github.com/flowlens/flows-datasource/pkg/sources/huaweicfw"
 	"github.com/flowlens/flows-datasource/pkg/sources/trustgrid"
@@ -15,6 +16,7 @@ import (
 func Factories() map[string]engine.Factory {
 	return map[string]engine.Factory{
 		awsflowlogs.Type: awsflowlogs.NewSource,
+		calico.Type:      calico.NewSource,
 		flowsapi.Type:    flowsapi.NewSource,
 		huaweicfw.Type:   huaweicfw.NewSource,
 		trustgrid.Type:   trustgrid.NewSource,

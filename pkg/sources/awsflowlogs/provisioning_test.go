@@ -183,4 +183,3 @@ func interpolate(t *testing.T, target map[string]any, vars map[string]string) ma
 	delete(out, "datasource")
 	return out
 }
-
