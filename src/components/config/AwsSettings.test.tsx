@@ -70,7 +70,7 @@ beforeAll(() => {
 });
 
 // ConnectionConfig is a large form; typing into it is slow on a shared machine.
-jest.setTimeout(60000);
+jest.setTimeout(180000);
 
 describe('AwsConfigSection', () => {
   it('stores access keys in secureJsonData and the rest in jsonData, in grafana-aws-sdk’s shape', async () => {
@@ -78,11 +78,13 @@ describe('AwsConfigSection', () => {
       makeOptions({ authType: 'keys' as AwsFlowLogsJsonData['authType'], defaultRegion: 'us-east-1' })
     );
 
-    await userEvent.type(screen.getByLabelText(/Access Key ID/i), 'AKIAEXAMPLE');
-    await userEvent.type(screen.getByLabelText(/Secret Access Key/i), 'secret/example');
-    await userEvent.type(screen.getByLabelText(/Assume Role ARN/i), 'arn:aws:iam::123456789012:role/reader');
-    await userEvent.type(screen.getByLabelText(/External ID/i), 'ext-42');
-    await userEvent.type(screen.getByLabelText(/Endpoint/i), 'http://127.0.0.1:5000');
+    // no delay between keystrokes: the form is large and the machine shared
+    const user = userEvent.setup({ delay: null });
+    await user.type(screen.getByLabelText(/Access Key ID/i), 'AKIAEXAMPLE');
+    await user.type(screen.getByLabelText(/Secret Access Key/i), 'secret/example');
+    await user.type(screen.getByLabelText(/Assume Role ARN/i), 'arn:aws:iam::123456789012:role/reader');
+    await user.type(screen.getByLabelText(/External ID/i), 'ext-42');
+    await user.type(screen.getByLabelText(/Endpoint/i), 'http://127.0.0.1:5000');
 
     const saved = last();
     expect(saved.secureJsonData).toEqual({ accessKey: 'AKIAEXAMPLE', secretKey: 'secret/example' });
