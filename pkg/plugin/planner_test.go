@@ -49,7 +49,9 @@ func sameValue(got, want float64) bool {
 // the graph a minute later costs at most 5 requests.
 func TestExactAtScale(t *testing.T) {
 	e, g := scaleEnv(t, simulator.Config{})
-	ds := e.datasource(t, nil)
+	// Default settings but the timeout: the simulator generates a day at 4000 flows/min on the
+	// first look-back, which under the race detector on a busy machine takes minutes.
+	ds := e.datasource(t, map[string]any{"timeout": 600})
 	traffic := simulator.NewTraffic(42, 4000, nil)
 	tr := backend.TimeRange{From: testNow.Add(-24 * time.Hour), To: testNow}
 	ref := simref.BucketSeries(traffic, tr.From, tr.To, time.Minute, simref.ByProtocol)
