@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"github.com/flowlens/flows-datasource/pkg/engine/lookback"
 	"slices"
 	"strings"
 	"sync"
@@ -16,6 +17,10 @@ type Engine struct {
 	caps Capabilities
 	// rowCap bounds the records held for one query; pageSize is the page a read asks for.
 	rowCap, pageSize int
+	// planner answers from look-back differences (UsePlanner); nil without.
+	planner *lookback.Planner
+	countMu sync.Mutex
+	counts  map[time.Duration]countSeen // by range length
 }
 
 // New returns the engine for a source with the data source's common settings.
