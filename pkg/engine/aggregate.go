@@ -19,6 +19,8 @@ type Aggregation struct {
 	// ComputedBecause is set when the answer was computed from records, with Set the records read.
 	ComputedBecause string
 	Set             *RecordSet
+	// Approximate is set when a look-back plan could only bound some values (a warning).
+	Approximate string
 }
 
 // TalkersQuery asks for top talkers; Now is the batch's now (a look-back ends there).
@@ -49,6 +51,9 @@ func (e *Engine) TopTalkers(ctx context.Context, q TalkersQuery) (*Aggregation, 
 			}
 			return &Aggregation{Talkers: rows, Executed: req}, nil
 		}
+	}
+	if agg, err := e.plannedTotals(ctx, q.From, q.To, q.Filters, q.Dim, q.By, q.Limit); agg != nil || err != nil {
+		return agg, err
 	}
 	if ta, ok := e.src.(TalkersAggregator); ok {
 		agg, err := ta.TopTalkers(ctx, TalkersRequest{From: q.From, To: q.To, Filters: q.Filters, Dim: q.Dim, By: q.By, Limit: q.Limit})
@@ -82,6 +87,9 @@ func (e *Engine) Protocols(ctx context.Context, q ProtocolsQuery) (*Aggregation,
 			}
 			return &Aggregation{Protocols: rows, Executed: req}, nil
 		}
+	}
+	if agg, err := e.plannedTotals(ctx, q.From, q.To, q.Filters, "", MetricBytes, 1000); agg != nil || err != nil {
+		return agg, err
 	}
 	if pa, ok := e.src.(ProtocolsAggregator); ok {
 		agg, err := pa.Protocols(ctx, ProtocolsRequest{From: q.From, To: q.To, Filters: q.Filters})
@@ -156,6 +164,9 @@ func (e *Engine) recordsFrom() string {
 // AddNotices says on a frame that an aggregation was computed from records, and warns when
 // the row cap left it partial.
 func (e *Engine) AddNotices(a *Aggregation, frame *data.Frame, from, to time.Time, consequence string) {
+	if a.Approximate != "" {
+		AddNotice(frame, data.NoticeSeverityWarning, a.Approximate)
+	}
 	if a.ComputedBecause == "" {
 		return
 	}
