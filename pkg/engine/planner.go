@@ -70,16 +70,36 @@ func (e *Engine) talkerLimit() int { return cmp.Or(e.caps.MaxTopN, 1000) }
 
 // countFits reports whether the range's records fit the row cap, so that reading them is exact;
 // it costs one request (the count). Without a Counter it says no.
+// A range of the same length counted a little earlier with twice the row cap or more is not
+// counted again: a refresh of "last 24 h" must not pay for it every minute.
 func (e *Engine) countFits(ctx context.Context, from, to time.Time) (bool, int) {
 	c, ok := e.src.(Counter)
 	if !ok {
 		return false, -1
 	}
+	span := to.Sub(from)
+	e.countMu.Lock()
+	known, seen := e.counts[span]
+	e.countMu.Unlock()
+	if seen && time.Since(known.at) < 10*time.Minute && known.n >= 2*e.rowCap {
+		return false, known.n
+	}
 	n, _, err := c.Count(ctx, from, to, Filter{})
 	if err != nil {
 		return false, -1
 	}
+	e.countMu.Lock()
+	if e.counts == nil || len(e.counts) > 64 {
+		e.counts = map[time.Duration]countSeen{}
+	}
+	e.counts[span] = countSeen{n: n, at: time.Now()}
+	e.countMu.Unlock()
 	return n <= e.rowCap, n
+}
+
+type countSeen struct {
+	n  int
+	at time.Time
 }
 
 // plannedTotals answers a past range's talkers (dim) or protocols (dim "") from two look-backs
