@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -224,5 +225,76 @@ func TestBudgetBelowRangeIsNullNotZero(t *testing.T) {
 	r := resp.Responses["A"]
 	if r.Error == nil || r.ErrorSource != backend.ErrorSourceDownstream || !strings.Contains(r.Error.Error(), "an alert rule needs every bucket") || len(r.Frames) != 0 {
 		t.Fatalf("alert: error %v (source %q), %d frames", r.Error, r.ErrorSource, len(r.Frames))
+	}
+}
+
+// Traffic by source, top 10 + Other, from look-backs: exact when the lists are complete; with a
+// server that cuts /top-talkers lists, the frame says which values are bounds and by how much,
+// every value is within its bound, and an alert rule gets an error.
+func TestTrafficBySourceExactOrFlagged(t *testing.T) {
+	tr := backend.TimeRange{From: testNow.Add(-6 * time.Hour), To: testNow.Add(-time.Hour)}
+	traffic := simulator.NewTraffic(42, 300, nil)
+	ref := simref.BucketSeries(traffic, tr.From, tr.To, 10*time.Minute, simref.BySrc)
+	totals := map[string]simref.Sum{}
+	for k, v := range ref.ByKey {
+		for _, s := range v {
+			totals[k] = simref.Sum{Bytes: totals[k].Bytes + s.Bytes}
+		}
+	}
+	top := simref.Ranked(totals, "bytes")[:10]
+	q := `{"queryType":"flows","format":"timeseries","groupBy":"src","topN":10,"other":true,"metric":"bytes","unit":"total"}`
+	for _, cut := range []int{0, 5} {
+		e, _ := scaleEnv(t, simulator.Config{FlowsPerMinute: 300, History: 8 * time.Hour, TopTalkersMaxLimit: cut})
+		ds := e.datasource(t, map[string]any{"rowCap": 1000})
+		frames := runSeries(t, ds, tr, 10*time.Minute, q, nil)
+		ns := strings.Join(notices(frames[0]), " | ")
+		if cut == 0 && ns != "" {
+			t.Fatalf("complete lists: notices %q", ns)
+		}
+		if cut > 0 && !strings.Contains(ns, "Approximate: the look-back lists were cut") {
+			t.Fatalf("cut lists: notices %q", ns)
+		}
+		for _, f := range frames {
+			src := f.Fields[1].Labels["src_ip"]
+			for b := range f.Rows() {
+				v, _ := f.Fields[1].ConcreteAt(b)
+				got := toFloat(v)
+				var want float64
+				if src == "Other" {
+					want = float64(ref.Total[b].Bytes)
+					for _, k := range top {
+						want -= float64(ref.ByKey[k][b].Bytes)
+					}
+				} else {
+					want = float64(ref.ByKey[src][b].Bytes)
+				}
+				if cut == 0 && got != want {
+					t.Fatalf("%s bucket %d: %v, reference %v", src, b, got, want)
+				}
+				if cut > 0 && src != "Other" && got > want {
+					t.Fatalf("cut: %s bucket %d: %v above the true %v (values are lower bounds)", src, b, got, want)
+				}
+			}
+		}
+		if cut == 0 {
+			var names []string
+			for _, f := range frames {
+				names = append(names, f.Fields[1].Labels["src_ip"])
+			}
+			want := append(slices.Clone(top), "Other")
+			slices.Sort(want)
+			slices.Sort(names)
+			if !slices.Equal(names, want) {
+				t.Fatalf("series %v, reference top 10 + Other %v", names, want)
+			}
+			continue
+		}
+		resp, _ := ds.QueryData(context.Background(), &backend.QueryDataRequest{
+			Headers: map[string]string{backend.FromAlertHeaderName: "true"},
+			Queries: []backend.DataQuery{{RefID: "A", QueryType: "flows", JSON: json.RawMessage(q), TimeRange: tr, Interval: 10 * time.Minute}},
+		})
+		if r := resp.Responses["A"]; r.Error == nil || !strings.Contains(r.Error.Error(), "An alert rule needs exact values") {
+			t.Fatalf("alert on approximate values: %v", r.Error)
+		}
 	}
 }
