@@ -15,7 +15,7 @@
 # pkg/plugin/provisioning_test.go checks both.
 
 # ---------------------------------------------------------------- frontend
-FROM node:20 AS frontend
+FROM node:24.21.0 AS frontend
 WORKDIR /src
 # Dependencies first, so that source edits reuse the npm ci layer.
 COPY package.json package-lock.json ./
@@ -37,17 +37,24 @@ RUN --mount=type=cache,target=/go/pkg/mod \
     go mod download
 
 FROM go-modules AS backend
-ARG TARGETOS=linux
-ARG TARGETARCH=amd64
+# No defaults: BuildKit sets TARGETOS/TARGETARCH from the platform being built, and a default
+# here would win over it (docker/buildx#510), giving an arm64 Grafana an amd64 backend.
+ARG TARGETOS
+ARG TARGETARCH
+# Built the way dist/ is (scripts/test-all.sh): mage with the plugin SDK's build targets, which
+# read the executable name from plugin.json, set the SDK's build flags and write
+# go_plugin_build_manifest. The same Go files as the repository, so the same manifest.
+COPY Magefile.go ./
+COPY src/plugin.json src/plugin.json
 COPY pkg/ pkg/
+COPY cmd/ cmd/
 RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
-    CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
-    go build -trimpath -ldflags "-s -w" -o dist/gpx_flows_${TARGETOS}_${TARGETARCH} ./pkg
+    go run github.com/magefile/mage -v build:custom "$TARGETOS" "$TARGETARCH"
 
 FROM go-modules AS simulator-build
-ARG TARGETOS=linux
-ARG TARGETARCH=amd64
+ARG TARGETOS
+ARG TARGETARCH
 COPY pkg/ pkg/
 COPY cmd/ cmd/
 RUN --mount=type=cache,target=/go/pkg/mod \
