@@ -10,6 +10,10 @@ const { grafanaESModules, nodeModulesToTransform } = require('./.config/jest/uti
 module.exports = {
   // Jest configuration provided by Grafana scaffolding
   ...baseConfig,
+  // The suite runs on shared, busy machines: a test that clicks and types through a whole
+  // editor may take longer than jest's default 5 s there without being wrong. Tests assert
+  // behaviour, never speed.
+  testTimeout: 60000,
   moduleNameMapper: {
     ...baseConfig.moduleNameMapper,
     'react-inlinesvg': path.resolve(__dirname, 'jest', 'react-inlinesvg.tsx'),

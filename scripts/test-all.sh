@@ -29,6 +29,9 @@ step "Go tests (go test -race), with Elasticsearch and OpenSearch for the Calico
 # tests and stops them afterwards; see the script for what happens without Java.
 bash ./scripts/search-engines.sh run go test -race -count=1 ./pkg/... ./cmd/...
 
+step "Go fuzz targets, briefly (scripts/fuzz.sh; docs/robustness.md says how to run them long)"
+FUZZTIME="${FUZZTIME:-5s}" bash scripts/fuzz.sh
+
 step "TypeScript typecheck"
 npm run typecheck
 

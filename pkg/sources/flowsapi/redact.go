@@ -126,7 +126,8 @@ const maxSnippet = 200
 // shown is server text as an error may quote it: secrets removed, whitespace collapsed,
 // invalid UTF-8 replaced, cut at maxSnippet bytes on a character boundary.
 func (r *redactor) shown(text string) string {
-	text = strings.ToValidUTF8(text, "\uFFFD")
+	text = r.clean(strings.ToValidUTF8(text, "\uFFFD"))
+	// Collapsing whitespace may join a secret that contains some; clean again.
 	text = r.clean(strings.Join(strings.Fields(text), " "))
 	return cut(text, maxSnippet)
 }
