@@ -7,10 +7,12 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
 
 	"github.com/flowlens/flows-datasource/pkg/plugin"
+	"github.com/flowlens/flows-datasource/pkg/sources"
 )
 
 func main() {
-	if err := datasource.Manage("flowlens-flows-datasource", plugin.NewDatasource, datasource.ManageOpts{}); err != nil {
+	registry := plugin.Sources{Factories: sources.Factories(), Default: sources.Default}
+	if err := datasource.Manage("flowlens-flows-datasource", plugin.New(registry), datasource.ManageOpts{}); err != nil {
 		log.DefaultLogger.Error(err.Error())
 		os.Exit(1)
 	}

@@ -12,6 +12,9 @@ step() { printf '\n==> %s\n' "$*"; }
 step "Installing npm packages (npm ci)"
 npm ci --no-audit --no-fund
 
+step "Installing moto_server (AWS emulator for the AWS flow-log tests)"
+bash ./scripts/install-moto.sh
+
 step "Downloading Go modules"
 go mod download
 

@@ -1,5 +1,6 @@
-// Command flows-simulator serves the Flows API over deterministic synthetic
-// traffic (see package pkg/simulator for the exact semantics).
+// Command flows-simulator serves the Flows API, the Trustgrid flow-log API and Huawei Cloud
+// Firewall's ListFlowLogs over one deterministic synthetic traffic (see package
+// pkg/simulator for the exact semantics); -apis picks which of them it serves.
 //
 //	go run ./cmd/flows-simulator [flags]
 //
@@ -18,6 +19,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -57,6 +59,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (*option
 		faultRetry, idleEvery, idleFor time.Duration
 		faultBody, faultPaths          string
 		faultMalformed                 bool
+		apis                           string
 		extra                          simulator.Fault
 		faultTotal                     string
 	)
@@ -66,6 +69,9 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (*option
 	fs.IntVar(&o.cfg.FlowsPerMinute, "flows-per-minute", simulator.DefaultFlowsPerMinute, "mean records per 60 s window")
 	fs.DurationVar(&o.cfg.History, "history", simulator.DefaultHistory, "how far back data exists (rolling)")
 	fs.IntVar(&o.cfg.MaxLimit, "max-limit", simulator.DefaultMaxLimit, "server-side cap on limit for /flows and top-talkers")
+	fs.IntVar(&o.cfg.TopTalkersMaxLimit, "top-talkers-max-limit", 0, "server-side cap on limit for /top-talkers alone (0 = -max-limit)")
+	fs.DurationVar(&o.cfg.ClockOffset, "clock-offset", 0, "the server's clock minus the real clock (e.g. 40s ahead, -40s behind)")
+	fs.DurationVar(&o.cfg.Retention, "retention", 0, "windows older than this leave the index although -history reaches further (0 = -history)")
 	fs.DurationVar(&o.cfg.Latency, "latency", 0, "delay added to every response")
 	fs.IntVar(&faultStatus, "fault-status", 0, "inject this HTTP status (e.g. 429, 500, 503); 0 = no fault")
 	fs.DurationVar(&faultRetry, "fault-retry-after", 0, "with a fault: send Retry-After (e.g. 30s)")
@@ -87,6 +93,18 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (*option
 	fs.DurationVar(&idleEvery, "idle-every", 0, "with -idle-for: an idle stretch (no traffic) every this long, aligned to the epoch (e.g. 60m)")
 	fs.DurationVar(&idleFor, "idle-for", 0, "length of each idle stretch (e.g. 5m)")
 	fs.BoolVar(&o.quiet, "quiet", false, "do not log requests")
+	fs.StringVar(&apis, "apis", strings.Join(simulator.AllAPIs, ","), "comma-separated API faces to serve over the one traffic: "+strings.Join(simulator.AllAPIs, ", "))
+	tg, hw := &o.cfg.Trustgrid, &o.cfg.HuaweiCFW
+	fs.StringVar(&tg.ClientID, "trustgrid-client-id", simulator.DefaultTrustgridClientID, "Trustgrid: client ID accepted in 'Authorization: trustgrid-token ID:SECRET'")
+	fs.StringVar(&tg.Secret, "trustgrid-secret", simulator.DefaultTrustgridSecret, "Trustgrid: client secret")
+	fs.StringVar(&tg.JWT, "trustgrid-jwt", simulator.DefaultTrustgridJWT, "Trustgrid: token accepted in 'Authorization: Bearer <JWT>'")
+	fs.BoolVar(&tg.IgnorePage, "trustgrid-ignore-page", false, "Trustgrid: answer every page with the first (to test clients' loop detection)")
+	fs.StringVar(&hw.ProjectID, "cfw-project-id", simulator.DefaultCFWProjectID, "Huawei CFW: the project_id of the path")
+	fs.StringVar(&hw.FwInstanceID, "cfw-fw-instance-id", simulator.DefaultCFWFwInstanceID, "Huawei CFW: the firewall instance (sees all traffic)")
+	fs.StringVar(&hw.AccessKey, "cfw-access-key", simulator.DefaultCFWAccessKey, "Huawei CFW: AK whose signatures are accepted")
+	fs.StringVar(&hw.SecretKey, "cfw-secret-key", simulator.DefaultCFWSecretKey, "Huawei CFW: SK of that AK")
+	fs.StringVar(&hw.IAMToken, "cfw-iam-token", simulator.DefaultCFWIAMToken, "Huawei CFW: IAM token accepted in X-Auth-Token")
+	fs.BoolVar(&hw.IgnoreCursor, "cfw-ignore-cursor", false, "Huawei CFW: answer every page with the first (to test clients' loop detection)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -129,6 +147,12 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (*option
 		return nil, errors.New("-history must be at least 1m")
 	case c.MaxLimit < 1:
 		return nil, errors.New("-max-limit must be at least 1")
+	case c.TopTalkersMaxLimit < 0:
+		return nil, errors.New("-top-talkers-max-limit must not be negative")
+	case c.Retention != 0 && c.Retention < time.Minute:
+		return nil, errors.New("-retention must be at least 1m (or 0: the history)")
+	case c.ClockOffset <= -c.History || c.ClockOffset >= 24*time.Hour:
+		return nil, errors.New("-clock-offset must be between minus the history and 24h")
 	case c.Latency < 0 || faultRetry < 0 || faultCount < 0:
 		return nil, errors.New("-latency, -fault-retry-after and -fault-count must not be negative")
 	case faultStatus != 0 && (faultStatus < 100 || faultStatus > 599):
@@ -137,6 +161,27 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (*option
 		return nil, errors.New("-idle-every and -idle-for go together")
 	case idleEvery != 0 && (idleFor < 0 || idleFor >= idleEvery):
 		return nil, errors.New("-idle-for must be shorter than -idle-every")
+	}
+	for _, a := range strings.Split(apis, ",") {
+		if a = strings.TrimSpace(a); a == "" {
+			continue
+		}
+		if !slices.Contains(simulator.AllAPIs, a) {
+			return nil, fmt.Errorf("-apis: %q is not one of %s", a, strings.Join(simulator.AllAPIs, ", "))
+		}
+		c.APIs = append(c.APIs, a)
+	}
+	if len(c.APIs) == 0 {
+		return nil, errors.New("-apis must name at least one of " + strings.Join(simulator.AllAPIs, ", "))
+	}
+	for _, v := range []struct{ flag, val string }{
+		{"-trustgrid-client-id", c.Trustgrid.ClientID}, {"-trustgrid-secret", c.Trustgrid.Secret}, {"-trustgrid-jwt", c.Trustgrid.JWT},
+		{"-cfw-project-id", c.HuaweiCFW.ProjectID}, {"-cfw-fw-instance-id", c.HuaweiCFW.FwInstanceID},
+		{"-cfw-access-key", c.HuaweiCFW.AccessKey}, {"-cfw-secret-key", c.HuaweiCFW.SecretKey}, {"-cfw-iam-token", c.HuaweiCFW.IAMToken},
+	} {
+		if v.val == "" {
+			return nil, errors.New(v.flag + " must not be empty")
+		}
 	}
 	if faultTotal != "" {
 		n, err := strconv.Atoi(faultTotal)
@@ -193,8 +238,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	fmt.Fprintf(stdout, "flows-simulator listening on http://%s\n", ln.Addr())
-	fmt.Fprintf(stderr, "flows-simulator: seed %d, %d flows/min, history %v, max limit %d, latency %v, fault %s\n",
-		o.cfg.Seed, o.cfg.FlowsPerMinute, o.cfg.History, o.cfg.MaxLimit, o.cfg.Latency, describeFault(o.cfg.Fault))
+	fmt.Fprintf(stderr, "flows-simulator: APIs %s (Trustgrid %s, Huawei CFW %s)\n", strings.Join(o.cfg.APIs, ","),
+		simulator.PathTrustgridFlowLogs, simulator.CFWFlowLogsPath(o.cfg.HuaweiCFW.ProjectID))
+	fmt.Fprintf(stderr, "flows-simulator: seed %d, %d flows/min, history %v, retention %v, clock offset %v, max limit %d (top-talkers %d), latency %v, fault %s\n",
+		o.cfg.Seed, o.cfg.FlowsPerMinute, o.cfg.History, o.cfg.Retention, o.cfg.ClockOffset, o.cfg.MaxLimit, o.cfg.TopTalkersMaxLimit, o.cfg.Latency, describeFault(o.cfg.Fault))
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -33,6 +33,17 @@ func TestParseDefaults(t *testing.T) {
 	}
 }
 
+func TestParseAPIs(t *testing.T) {
+	o, err := parse(nil, env(nil), io.Discard)
+	if err != nil || strings.Join(o.cfg.APIs, ",") != "flowsapi,trustgrid,huaweicfw" {
+		t.Fatalf("default APIs: %v %v", o.cfg.APIs, err)
+	}
+	o, err = parse([]string{"-apis", "huaweicfw", "-cfw-project-id", "p1"}, env(map[string]string{"FLOWS_SIM_TRUSTGRID_SECRET": "s3"}), io.Discard)
+	if err != nil || strings.Join(o.cfg.APIs, ",") != "huaweicfw" || o.cfg.HuaweiCFW.ProjectID != "p1" || o.cfg.Trustgrid.Secret != "s3" {
+		t.Fatalf("-apis huaweicfw: %+v %v", o.cfg, err)
+	}
+}
+
 func TestParseFlagsAndEnv(t *testing.T) {
 	e := env(map[string]string{
 		"FLOWS_API_TOKEN":             "from-env",
@@ -46,14 +57,17 @@ func TestParseFlagsAndEnv(t *testing.T) {
 		"FLOWS_SIM_IDLE_EVERY":        "60m",
 		"FLOWS_SIM_IDLE_FOR":          "5m",
 		"FLOWS_SIM_MAX_LIMIT":         "100",
+		"FLOWS_SIM_CLOCK_OFFSET":      "-40s",
+		"FLOWS_SIM_RETENTION":         "90m",
 	})
-	o, err := parse([]string{"-seed", "7", "-latency", "20ms", "-flows-per-minute=10"}, e, io.Discard)
+	o, err := parse([]string{"-seed", "7", "-latency", "20ms", "-flows-per-minute=10", "-top-talkers-max-limit", "25"}, e, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := o.cfg
 	if c.Seed != 7 || c.Token != "from-env" || o.listen != "0.0.0.0:9000" || c.History != 2*time.Hour ||
-		c.Latency != 20*time.Millisecond || c.FlowsPerMinute != 10 || c.MaxLimit != 100 {
+		c.Latency != 20*time.Millisecond || c.FlowsPerMinute != 10 || c.MaxLimit != 100 ||
+		c.ClockOffset != -40*time.Second || c.Retention != 90*time.Minute || c.TopTalkersMaxLimit != 25 {
 		t.Errorf("got %+v listen %q", c, o.listen)
 	}
 	f := c.Fault
@@ -89,11 +103,17 @@ func TestParseErrors(t *testing.T) {
 		{[]string{"-seed", "0"}, nil},
 		{[]string{"-history", "10s"}, nil},
 		{[]string{"-max-limit", "0"}, nil},
+		{[]string{"-top-talkers-max-limit", "-1"}, nil},
+		{[]string{"-retention", "10s"}, nil},
+		{[]string{"-clock-offset", "-25h"}, nil},
 		{[]string{"-fault-status", "42"}, nil},
 		{[]string{"-fault-count", "2"}, nil},
 		{[]string{"-idle-every", "1h"}, nil},
 		{[]string{"-idle-every", "5m", "-idle-for", "5m"}, nil},
 		{[]string{"extra"}, nil},
+		{[]string{"-apis", "flowsapi,calico"}, nil},
+		{[]string{"-apis", ","}, nil},
+		{[]string{"-cfw-secret-key", ""}, nil},
 	} {
 		if _, err := parse(c.args, env(c.env), io.Discard); err == nil {
 			t.Errorf("%v %v: no error", c.args, c.env)

@@ -21,7 +21,7 @@ func TestSettingsDefaultsAndOverrides(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.URL != "https://siem.example.com" || s.Token != "t0k" || s.Timeout != 30*time.Second || s.PageSize != 1000 || s.RowCap != 50000 || s.MaxConcurrency != 4 {
+	if s.Source != "" || s.Timeout != 30*time.Second || s.PageSize != 1000 || s.RowCap != 50000 || s.MaxConcurrency != 4 {
 		t.Fatalf("defaults %+v", s)
 	}
 	// The config editor saves numbers; provisioning files may hold strings.
@@ -36,9 +36,6 @@ func TestSettingsDefaultsAndOverrides(t *testing.T) {
 
 func TestSettingsErrorsNameTheSetting(t *testing.T) {
 	for _, c := range []struct{ url, json, want string }{
-		{"", `{}`, "URL: the Flows API base URL is empty"},
-		{"siem.example.com", `{}`, `URL: "siem.example.com" is not an http(s) URL`},
-		{"ftp://siem", `{}`, `URL: "ftp://siem" is not an http(s) URL`},
 		{"http://x", `{"rowCap":2000000}`, `rowCap: "2000000" must be a whole number from 1 to 1000000`},
 		{"http://x", `{"pageSize":"many"}`, `pageSize: "many" must be a whole number`},
 		{"http://x", `{"maxConcurrency":-1}`, `maxConcurrency: "-1" must be a whole number from 1 to 64`},

@@ -5,7 +5,6 @@ package models
 import (
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -24,12 +23,14 @@ const (
 	MaxRowCap = 1000000
 )
 
-// Settings is what the config editor saves: the URL (the data source's standard url), the
-// token in secureJsonData, and the paging and concurrency bounds in jsonData. Timeout, TLS and
-// proxy come from Grafana's standard HTTP settings (jsonData.timeout etc.), read by the SDK.
+// Settings are the settings every source shares: which source (jsonData.source), and the
+// paging, row and concurrency bounds in jsonData. Timeout, TLS and proxy come from Grafana's
+// standard HTTP settings (jsonData.timeout etc.), read by the SDK. Each source reads its own
+// settings (URL, credentials) itself, in its package under pkg/sources.
 type Settings struct {
-	URL            string
-	Token          string
+	// Source is jsonData.source as saved; empty for data sources saved before there were
+	// several sources (the plugin then uses its default).
+	Source         string
 	Timeout        time.Duration
 	PageSize       int
 	RowCap         int
@@ -39,6 +40,7 @@ type Settings struct {
 // settingsJSON holds numbers as text: the config editor saves numbers, provisioning files may
 // hold strings.
 type settingsJSON struct {
+	Source         string    `json:"source"`
 	Timeout        flexValue `json:"timeout"`
 	PageSize       flexValue `json:"pageSize"`
 	RowCap         flexValue `json:"rowCap"`
@@ -48,25 +50,17 @@ type settingsJSON struct {
 // LoadSettings reads and validates instance settings. Errors name the setting and its value.
 func LoadSettings(s backend.DataSourceInstanceSettings) (Settings, error) {
 	out := Settings{
-		URL:            strings.TrimRight(strings.TrimSpace(s.URL), "/"),
-		Token:          s.DecryptedSecureJSONData["apiToken"],
 		Timeout:        DefaultTimeout,
 		PageSize:       DefaultPageSize,
 		RowCap:         DefaultRowCap,
 		MaxConcurrency: DefaultMaxConcurrency,
-	}
-	if out.URL == "" {
-		return out, fmt.Errorf("URL: the Flows API base URL is empty; set it to the address in front of /api/v1, e.g. https://siem.example.com")
-	}
-	u, err := url.Parse(out.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return out, fmt.Errorf("URL: %q is not an http(s) URL; set it to the address in front of /api/v1, e.g. https://siem.example.com", out.URL)
 	}
 	if len(s.JSONData) > 0 {
 		var raw settingsJSON
 		if err := json.Unmarshal(s.JSONData, &raw); err != nil {
 			return out, fmt.Errorf("jsonData: %v", err)
 		}
+		out.Source = strings.TrimSpace(raw.Source)
 		if err := readPositive("timeout", raw.Timeout, 1, 3600, func(v int) { out.Timeout = time.Duration(v) * time.Second }); err != nil {
 			return out, err
 		}

@@ -1,12 +1,17 @@
-// Package plugin is the Flows API data source: it turns Grafana queries and time ranges into
-// Flows API calls (through pkg/flowsapi) and the answers into data frames.
+// Package plugin is the Grafana side of the data source: it turns settings into a source (one
+// of pkg/sources, chosen by jsonData.source), parses queries, answers each query type with one
+// handler through pkg/engine, and serves the editor's resources and the health check. It knows
+// Grafana and no source's wire format.
 package plugin
 
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"maps"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -15,20 +20,22 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend/httpclient"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/instancemgmt"
 
-	"github.com/flowlens/flows-datasource/pkg/sources/flowsapi"
+	"github.com/flowlens/flows-datasource/pkg/engine"
 	"github.com/flowlens/flows-datasource/pkg/models"
 )
 
-// Datasource is one configured Flows API data source.
+// Datasource is one configured data source.
 type Datasource struct {
 	// uid and name identify this data source in the drill-down links it puts on frames.
 	uid, name string
-	settings  models.Settings
+	// sourceType is jsonData.source, defaulted.
+	sourceType string
+	settings   models.Settings
 	// settingsErr is kept rather than failing instance creation, so that Save & test and every
 	// query can say exactly which setting is wrong.
 	settingsErr error
 	httpClient  *http.Client
-	client      *flowsapi.Client
+	engine      *engine.Engine
 	handler     backend.QueryDataHandler
 	resources   backend.CallResourceHandler
 	// now is the clock the time-range rules compare against; tests fix it.
@@ -42,10 +49,29 @@ var (
 	_ instancemgmt.InstanceDisposer = (*Datasource)(nil)
 )
 
-// NewDatasource is the instance factory given to datasource.Manage.
-func NewDatasource(ctx context.Context, s backend.DataSourceInstanceSettings) (instancemgmt.Instance, error) {
+// Sources is the registry of sources: jsonData.source → factory, and the source of a data
+// source saved without jsonData.source.
+type Sources struct {
+	Factories map[string]engine.Factory
+	Default   string
+}
+
+// New returns the instance factory given to datasource.Manage.
+func New(sources Sources) datasource.InstanceFactoryFunc {
+	return func(ctx context.Context, s backend.DataSourceInstanceSettings) (instancemgmt.Instance, error) {
+		return newDatasource(ctx, s, sources)
+	}
+}
+
+func newDatasource(ctx context.Context, s backend.DataSourceInstanceSettings, sources Sources) (*Datasource, error) {
 	ds := &Datasource{uid: s.UID, name: s.Name, now: time.Now}
 	ds.settings, ds.settingsErr = models.LoadSettings(s)
+	ds.sourceType = cmp.Or(ds.settings.Source, sources.Default)
+	factory, known := sources.Factories[ds.sourceType]
+	if ds.settingsErr == nil && !known {
+		ds.settingsErr = fmt.Errorf("source (jsonData.source): %q is not a source this plugin knows; choose one of %s",
+			ds.settings.Source, strings.Join(slices.Sorted(maps.Keys(sources.Factories)), ", "))
+	}
 	if ds.settingsErr == nil {
 		opts, err := s.HTTPClientOptions(ctx)
 		if err != nil {
@@ -59,9 +85,12 @@ func NewDatasource(ctx context.Context, s backend.DataSourceInstanceSettings) (i
 		if ds.httpClient, err = httpclient.New(opts); err != nil {
 			return nil, err
 		}
-		ds.client, ds.settingsErr = flowsapi.New(ds.settings.URL, ds.settings.Token, ds.httpClient, ds.settings.MaxConcurrency)
-		if ds.client != nil {
-			ds.client.SetClock(func() time.Time { return ds.now() })
+		common := engine.Common{Timeout: ds.settings.Timeout, PageSize: ds.settings.PageSize, RowCap: ds.settings.RowCap, MaxConcurrency: ds.settings.MaxConcurrency}
+		src, err := factory(ctx, engine.Config{Instance: s, HTTPClient: ds.httpClient, Common: common, Now: func() time.Time { return ds.now() }})
+		if err != nil {
+			ds.settingsErr = err
+		} else {
+			ds.engine = engine.New(src, common)
 		}
 	}
 	ds.handler = ds.newMux()
@@ -75,6 +104,14 @@ func (d *Datasource) newMux() *datasource.QueryTypeMux {
 	mux.Handle(models.QueryTypeTopTalkers, d.serve(d.topTalkersHandler))
 	mux.Handle(models.QueryTypeProtocols, d.serve(d.protocolsHandler))
 	mux.Handle(models.QueryTypeVariableValues, d.serve(d.variableValuesHandler))
+	// Query types only the source knows go to the source whole.
+	if d.engine != nil {
+		if h, ok := d.engine.Source().(engine.QueryTypeHandler); ok {
+			for _, qt := range h.SourceQueryTypes() {
+				mux.Handle(qt, d.serveSource(h))
+			}
+		}
+	}
 	// A query saved without a type, or with one we do not know, goes to the same parser,
 	// which defaults the first and names the second in its error.
 	mux.Handle("", d.serve(d.byParsedType))
@@ -82,8 +119,8 @@ func (d *Datasource) newMux() *datasource.QueryTypeMux {
 }
 
 // QueryData answers a batch of queries; each query gets its own frames or error. The queries
-// run at once, whatever their types (the mux would run one type after another); the client
-// bounds what reaches the API.
+// run at once, whatever their types (the mux would run one type after another); the source
+// bounds what reaches its system.
 func (d *Datasource) QueryData(ctx context.Context, req *backend.QueryDataRequest) (*backend.QueryDataResponse, error) {
 	resp := backend.NewQueryDataResponse()
 	var mu sync.Mutex

@@ -26,7 +26,7 @@ var grpcPlugin = sync.OnceValues(func() (datasourcetest.TestPlugin, error) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	return datasourcetest.Manage(NewDatasource, datasourcetest.ManageOpts{Address: addr})
+	return datasourcetest.Manage(New(testSources), datasourcetest.ManageOpts{Address: addr})
 })
 
 // The plugin as Grafana talks to it: over the plugin gRPC protocol, with the instance settings

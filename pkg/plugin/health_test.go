@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -44,7 +45,7 @@ func TestHealthSuccessSaysHowMuchTrafficThereIs(t *testing.T) {
 	e := newEnv(t, simulator.Config{})
 	raw := e.rawFlows(t, testNow.Add(-time.Hour), testNow)
 	res, _ := health(t, e.datasource(t, nil))
-	wantHealth(t, res, backend.HealthStatusOk, "Connected to the Flows API at "+e.srv.URL, thousands(len(raw))+" flows in the last hour")
+	wantHealth(t, res, backend.HealthStatusOk, "Connected to the Flows API at "+e.srv.URL, withCommas(len(raw))+" flows in the last hour")
 }
 
 func TestHealthFailures(t *testing.T) {
@@ -131,4 +132,13 @@ func TestHealthFailures(t *testing.T) {
 		res, _ := health(t, newTestDatasource(t, "flows.example.com", testToken, nil, e.clock.Now))
 		wantHealth(t, res, backend.HealthStatusError, "Settings: URL: \"flows.example.com\" is not an http(s) URL")
 	})
+}
+
+// withCommas writes 4821 as 4,821, independently of the source's own formatting.
+func withCommas(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }

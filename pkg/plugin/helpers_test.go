@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http/httptest"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,9 +13,13 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
-	"github.com/flowlens/flows-datasource/pkg/sources/flowsapi"
 	"github.com/flowlens/flows-datasource/pkg/simulator"
+	"github.com/flowlens/flows-datasource/pkg/sources"
+	"github.com/flowlens/flows-datasource/pkg/sources/flowsapi"
 )
+
+// testSources is the registry pkg/main.go gives the plugin.
+var testSources = Sources{Factories: sources.Factories(), Default: sources.Default}
 
 const testToken = "tok-3f9a1c77e2b54d08a6-secret"
 
@@ -64,7 +69,7 @@ func (e *env) datasource(t *testing.T, jsonData map[string]any) *Datasource {
 func newTestDatasource(t *testing.T, url, token string, jsonData map[string]any, now func() time.Time) *Datasource {
 	t.Helper()
 	raw, _ := json.Marshal(jsonData)
-	inst, err := NewDatasource(context.Background(), backend.DataSourceInstanceSettings{
+	inst, err := New(testSources)(context.Background(), backend.DataSourceInstanceSettings{
 		UID:                     "flows-test",
 		Name:                    "Flows API",
 		Type:                    "flowlens-flows-datasource",
@@ -73,7 +78,7 @@ func newTestDatasource(t *testing.T, url, token string, jsonData map[string]any,
 		DecryptedSecureJSONData: map[string]string{"apiToken": token},
 	})
 	if err != nil {
-		t.Fatalf("NewDatasource: %v", err)
+		t.Fatalf("New: %v", err)
 	}
 	ds := inst.(*Datasource)
 	ds.now = now
@@ -157,4 +162,12 @@ func notices(f *data.Frame) []string {
 		}
 	}
 	return out
+}
+
+// rawProtocolName is how a raw record's protocol reads in frames: the API's name, else the number.
+func rawProtocolName(f *flowsapi.Flow) string {
+	if f.ProtocolName != nil && *f.ProtocolName != "" {
+		return *f.ProtocolName
+	}
+	return strconv.Itoa(int(f.Protocol))
 }

@@ -2,6 +2,8 @@ package plugin
 
 import (
 	"github.com/grafana/grafana-plugin-sdk-go/data"
+
+	"github.com/flowlens/flows-datasource/pkg/engine"
 )
 
 // drillDownRows is how many records a drill-down opens: enough to read, few enough to be quick.
@@ -26,8 +28,8 @@ func (d *Datasource) addDrillDownLinks(f *data.Frame) {
 	if d.uid == "" {
 		return
 	}
-	src, _ := f.FieldByName(labelSrcIP)
-	dst, _ := f.FieldByName(labelDstIP)
+	src, _ := f.FieldByName(engine.LabelSrcIP)
+	dst, _ := f.FieldByName(engine.LabelDstIP)
 	pair := d.flowsLink("Flows between ${__data.fields.src_ip} and ${__data.fields.dst_ip}",
 		map[string]any{"srcIp": "${__data.fields.src_ip}", "dstIp": "${__data.fields.dst_ip}"})
 	if src != nil {
@@ -48,9 +50,9 @@ func (d *Datasource) addSeriesLinks(f *data.Frame) {
 		return
 	}
 	v := f.Fields[1]
-	src, hasSrc := v.Labels[labelSrcIP]
-	dst, hasDst := v.Labels[labelDstIP]
-	if src == otherLabel || dst == otherLabel {
+	src, hasSrc := v.Labels[engine.LabelSrcIP]
+	dst, hasDst := v.Labels[engine.LabelDstIP]
+	if src == engine.OtherLabel || dst == engine.OtherLabel {
 		return
 	}
 	filters := map[string]any{}

@@ -29,6 +29,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 	"gopkg.in/yaml.v3"
 
+	"github.com/flowlens/flows-datasource/pkg/engine"
 	"github.com/flowlens/flows-datasource/pkg/models"
 	"github.com/flowlens/flows-datasource/pkg/simulator"
 )
@@ -727,13 +728,13 @@ func provTalkerLabels(q models.Query) []string {
 	}
 	switch group {
 	case "src":
-		return []string{labelSrcIP}
+		return []string{engine.LabelSrcIP}
 	case "dst":
-		return []string{labelDstIP}
+		return []string{engine.LabelDstIP}
 	case "pair":
-		return []string{labelSrcIP, labelDstIP}
+		return []string{engine.LabelSrcIP, engine.LabelDstIP}
 	case "protocol":
-		return []string{labelProtocol}
+		return []string{engine.LabelProtocol}
 	}
 	return nil
 }
@@ -956,7 +957,7 @@ func TestProvisionedDrillDownLinks(t *testing.T) {
 func provSelection(t *testing.T, ds *Datasource) map[string][]string {
 	t.Helper()
 	f := one(t, ds, lastHour(), `{"queryType":"flows","format":"table","sort":"bytes","order":"desc","limit":200}`)[0]
-	src := column[string](t, f, labelSrcIP)
+	src := column[string](t, f, engine.LabelSrcIP)
 	exp := column[string](t, f, "exporter_ip")
 	var srcs, exps []string
 	for i := range src {

@@ -5,13 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
-	"github.com/flowlens/flows-datasource/pkg/sources/flowsapi"
+	"github.com/flowlens/flows-datasource/pkg/engine"
 	"github.com/flowlens/flows-datasource/pkg/models"
 )
 
@@ -26,21 +27,53 @@ type request struct {
 
 type queryHandler func(ctx context.Context, r request) (data.Frames, error)
 
+func isFromAlert(req *backend.QueryDataRequest) bool {
+	return req.Headers[backend.FromAlertHeaderName] != "" || req.GetHTTPHeader(backend.FromAlertHeaderName) != ""
+}
+
 // serve answers the queries the mux routes to one handler, each with its own response, so one
 // bad query never fails the others. QueryData hands it one query at a time.
 func (d *Datasource) serve(h queryHandler) backend.QueryDataHandlerFunc {
 	return func(ctx context.Context, req *backend.QueryDataRequest) (*backend.QueryDataResponse, error) {
-		fromAlert := req.Headers[backend.FromAlertHeaderName] != "" || req.GetHTTPHeader(backend.FromAlertHeaderName) != ""
+		fromAlert := isFromAlert(req)
 		resp := backend.NewQueryDataResponse()
 		now := d.batchNow(ctx)
 		for _, dq := range req.Queries {
-			resp.Responses[dq.RefID] = d.answer(ctx, h, dq, fromAlert, now)
+			resp.Responses[dq.RefID] = d.answer(ctx, dq, func() (data.Frames, error) {
+				q, err := models.ParseQuery(dq)
+				if err != nil {
+					return nil, err
+				}
+				caps := d.engine.Capabilities()
+				if !slices.Contains(caps.QueryTypes, q.QueryType) {
+					return nil, &engine.UnsupportedError{Source: d.engine.Source().Name(), Field: "queryType", Value: q.QueryType,
+						Missing: "query type " + q.QueryType, Choices: caps.QueryTypes}
+				}
+				return h(ctx, request{query: q, timeRange: dq.TimeRange, interval: dq.Interval, fromAlert: fromAlert, now: now})
+			})
 		}
 		return resp, nil
 	}
 }
 
-func (d *Datasource) answer(ctx context.Context, h queryHandler, dq backend.DataQuery, fromAlert bool, now time.Time) (res backend.DataResponse) {
+// serveSource hands queries of a type only the source knows to the source.
+func (d *Datasource) serveSource(h engine.QueryTypeHandler) backend.QueryDataHandlerFunc {
+	return func(ctx context.Context, req *backend.QueryDataRequest) (*backend.QueryDataResponse, error) {
+		fromAlert := isFromAlert(req)
+		resp := backend.NewQueryDataResponse()
+		now := d.batchNow(ctx)
+		for _, dq := range req.Queries {
+			resp.Responses[dq.RefID] = d.answer(ctx, dq, func() (data.Frames, error) {
+				return h.HandleQuery(ctx, engine.SourceQuery{RefID: dq.RefID, QueryType: dq.QueryType, JSON: dq.JSON,
+					From: dq.TimeRange.From, To: dq.TimeRange.To, Interval: dq.Interval, FromAlert: fromAlert, Now: now})
+			})
+		}
+		return resp, nil
+	}
+}
+
+// answer runs one query's handler and turns its outcome into the query's response.
+func (d *Datasource) answer(_ context.Context, dq backend.DataQuery, run func() (data.Frames, error)) (res backend.DataResponse) {
 	defer func() {
 		if p := recover(); p != nil {
 			log.DefaultLogger.Error("query panicked", "refId", dq.RefID, "panic", p, "stack", string(debug.Stack()))
@@ -52,11 +85,7 @@ func (d *Datasource) answer(ctx context.Context, h queryHandler, dq backend.Data
 		return backend.ErrDataResponseWithSource(backend.StatusBadRequest, backend.ErrorSourceDownstream,
 			"data source settings: "+d.settingsErr.Error())
 	}
-	q, err := models.ParseQuery(dq)
-	if err != nil {
-		return errorResponse(err)
-	}
-	frames, err := h(ctx, request{query: q, timeRange: dq.TimeRange, interval: dq.Interval, fromAlert: fromAlert, now: now})
+	frames, err := run()
 	if err != nil {
 		return errorResponse(err)
 	}
@@ -81,38 +110,24 @@ func (d *Datasource) byParsedType(ctx context.Context, r request) (data.Frames, 
 	}
 }
 
-// errorResponse tags an error with its source: what the user wrote and what the API answered
-// are downstream; anything else is our bug.
+// errorResponse tags an error with its source: what the user wrote, what the source cannot do
+// and what the source's system answered are downstream; anything else is our bug.
 func errorResponse(err error) backend.DataResponse {
 	var qe *models.QueryError
-	var apiErr *flowsapi.APIError
-	var reqErr *flowsapi.RequestError
-	var decErr *flowsapi.DecodeError
+	var eqe *engine.QueryError
+	var unsupported *engine.UnsupportedError
+	var down *engine.DownstreamError
 	switch {
-	case errors.As(err, &qe):
+	case errors.As(err, &qe), errors.As(err, &eqe), errors.As(err, &unsupported):
 		return backend.ErrDataResponseWithSource(backend.StatusBadRequest, backend.ErrorSourceDownstream, err.Error())
-	case errors.As(err, &apiErr):
-		return backend.ErrDataResponseWithSource(apiStatus(apiErr.StatusCode), backend.ErrorSourceDownstream, err.Error())
-	case errors.As(err, &reqErr):
-		st := backend.StatusBadGateway
-		if reqErr.Kind == flowsapi.KindTimeout || reqErr.Kind == flowsapi.KindCanceled {
-			st = backend.StatusTimeout
-		}
-		return backend.ErrDataResponseWithSource(st, backend.ErrorSourceDownstream, err.Error())
-	case errors.As(err, &decErr):
-		return backend.ErrDataResponseWithSource(backend.StatusBadGateway, backend.ErrorSourceDownstream, err.Error())
+	case errors.As(err, &down):
+		return backend.ErrDataResponseWithSource(backend.Status(down.Status), backend.ErrorSourceDownstream, err.Error())
 	default:
 		return backend.ErrDataResponseWithSource(backend.StatusInternal, backend.ErrorSourcePlugin, err.Error())
 	}
 }
 
-func apiStatus(code int) backend.Status {
-	switch code {
-	case 400, 401, 403, 404, 429:
-		return backend.Status(code)
-	case 504:
-		return backend.StatusTimeout
-	default:
-		return backend.StatusBadGateway
-	}
+// filters turns the query model's filters into the engine's.
+func filters(f models.Filters) engine.Filters {
+	return engine.Filters{SrcIP: f.SrcIP, DstIP: f.DstIP, Exporter: f.Exporter, Port: f.Port, Protocol: f.Protocol}
 }

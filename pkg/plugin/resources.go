@@ -11,7 +11,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/resource/httpadapter"
 
-	"github.com/flowlens/flows-datasource/pkg/sources/flowsapi"
+	"github.com/flowlens/flows-datasource/pkg/engine"
 	"github.com/flowlens/flows-datasource/pkg/models"
 )
 
@@ -40,7 +40,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func writeError(w http.ResponseWriter, err error) {
 	status := http.StatusBadGateway
 	var qe *models.QueryError
-	if errors.As(err, &qe) {
+	var eqe *engine.QueryError
+	var unsupported *engine.UnsupportedError
+	if errors.As(err, &qe) || errors.As(err, &eqe) || errors.As(err, &unsupported) {
 		status = http.StatusBadRequest
 	}
 	writeJSON(w, status, map[string]string{"error": err.Error()})
@@ -87,13 +89,13 @@ func (d *Datasource) handleTagValues(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	opts, err := d.variableOptions(r.Context(), variable, models.Filters{}, backend.TimeRange{From: from, To: to}, now, limit)
+	opts, err := d.engine.VariableOptions(r.Context(), engine.ValuesQuery{From: from, To: to, Now: now, Variable: variable, Limit: limit})
 	if err != nil {
 		writeError(w, err)
 		return
 	}
 	if opts == nil {
-		opts = []option{}
+		opts = []engine.Option{}
 	}
 	writeJSON(w, http.StatusOK, opts)
 }
@@ -103,11 +105,6 @@ type previewRequest struct {
 	From       int64           `json:"from"`
 	To         int64           `json:"to"`
 	IntervalMs int64           `json:"intervalMs"`
-}
-
-type preview struct {
-	Requests []string `json:"requests"`
-	Notes    []string `json:"notes"`
 }
 
 func (d *Datasource) handlePreview(w http.ResponseWriter, r *http.Request) {
@@ -140,58 +137,9 @@ func (d *Datasource) handlePreview(w http.ResponseWriter, r *http.Request) {
 
 // plan says which requests a query will make for a range, by the same rules the handlers
 // follow, without making them.
-func (d *Datasource) plan(q models.Query, tr backend.TimeRange, interval time.Duration, now time.Time) (*preview, error) {
-	combos, err := combinations(q.Filters)
-	if err != nil {
-		return nil, err
-	}
-	p := &preview{Requests: []string{}, Notes: []string{}}
-	flowsReads := func(sortBy, order string, rows int) {
-		for _, c := range combos {
-			fp := flowsapi.FlowsParams{From: tr.From, To: tr.To, Filter: c, Sort: sortBy, Order: order, Limit: min(d.settings.PageSize, rows)}
-			p.Requests = append(p.Requests, flowsapi.RequestString(flowsapi.FlowsPath, fp.Values()))
-		}
-		p.Notes = append(p.Notes, fmt.Sprintf("Pages by offset until %d records or the last one.", rows))
-	}
-	aggregate := func(endpoint func(secs int64) string) {
-		if secs, reason := aggregateWindow(tr, now, q.Filters); secs > 0 {
-			p.Requests = append(p.Requests, endpoint(secs))
-		} else {
-			flowsReads("timestamp", "desc", d.settings.RowCap)
-			p.Notes = append(p.Notes, computedNotice(tr, reason))
-		}
-	}
-	talkers := func(dim string, limit int) {
-		aggregate(func(secs int64) string {
-			tp := flowsapi.TopTalkersParams{WindowSecs: secs, By: q.By, Dim: dim, Limit: limit}
-			return flowsapi.RequestString(flowsapi.TopTalkersPath, tp.Values())
-		})
-	}
-	protocols := func() {
-		aggregate(func(secs int64) string {
-			return flowsapi.RequestString(flowsapi.ProtocolsPath, flowsapi.ProtocolsValues(secs))
-		})
-	}
-	switch {
-	case q.QueryType == models.QueryTypeTopTalkers:
-		talkers(q.Dim, q.Limit)
-	case q.QueryType == models.QueryTypeProtocols:
-		protocols()
-	case q.QueryType == models.QueryTypeFlows && q.Format == "timeseries":
-		flowsReads("timestamp", "desc", d.settings.RowCap)
-		p.Notes = append(p.Notes, fmt.Sprintf("Buckets of %s (wider if the answer would exceed %d points).", formatWidth(bucketWidth(interval)), maxSeriesPoints))
-	case q.QueryType == models.QueryTypeFlows:
-		flowsReads(q.Sort, q.Order, min(q.Limit, d.settings.RowCap))
-	case q.Variable == "srcIp" || q.Variable == "dstIp":
-		talkers(map[string]string{"srcIp": "src", "dstIp": "dst"}[q.Variable], q.Limit)
-		if secs, _ := aggregateWindow(tr, now, q.Filters); secs > 0 {
-			p.Requests = append(p.Requests, flowsapi.RequestString(flowsapi.FlowsPath, d.hostnameParams(tr).Values()))
-			p.Notes = append(p.Notes, "The /flows page names the addresses (host names).")
-		}
-	case q.Variable == "protocol":
-		protocols()
-	default:
-		flowsReads("bytes", "desc", min(variableScanRows, d.settings.RowCap))
-	}
-	return p, nil
+func (d *Datasource) plan(q models.Query, tr backend.TimeRange, interval time.Duration, now time.Time) (*engine.Preview, error) {
+	return d.engine.Preview(engine.PreviewQuery{
+		QueryType: q.QueryType, Format: q.Format, From: tr.From, To: tr.To, Now: now, Interval: interval,
+		Filters: filters(q.Filters), Sort: q.Sort, Order: q.Order, Limit: q.Limit, Dim: q.Dim, By: q.By, Variable: q.Variable,
+	})
 }

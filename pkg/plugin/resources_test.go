@@ -12,6 +12,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
+	"github.com/flowlens/flows-datasource/pkg/engine"
 	"github.com/flowlens/flows-datasource/pkg/simulator"
 )
 
@@ -44,7 +45,7 @@ func TestVariableValuesAreBusiestFirstAndBounded(t *testing.T) {
 	for _, f := range raw {
 		srcBytes[f.SrcIP] += f.Bytes
 		exporters[f.ExporterIP] = true
-		protocols[protocolLabel(&f)] = true
+		protocols[rawProtocolName(&f)] = true
 	}
 	values := func(q string) []string {
 		frame := one(t, ds, lastHour(), q)[0]
@@ -89,7 +90,7 @@ func TestTagValuesResource(t *testing.T) {
 	ds := e.datasource(t, nil)
 	from, to := testNow.Add(-time.Hour).UnixMilli(), testNow.UnixMilli()
 	status, body := callResource(t, ds, http.MethodGet, fmt.Sprintf("tag-values?key=dst_ip&from=%d&to=%d&limit=7", from, to), nil)
-	var opts []option
+	var opts []engine.Option
 	if err := json.Unmarshal(body, &opts); status != 200 || err != nil || len(opts) != 7 || opts[0].Value == "" {
 		t.Fatalf("status %d body %s", status, body)
 	}
@@ -109,13 +110,13 @@ func TestPreviewShowsTheRequestsTheQueryMakes(t *testing.T) {
 	e := newEnv(t, simulator.Config{})
 	ds := e.datasource(t, nil)
 	hour := map[string]any{"from": testNow.Add(-time.Hour).UnixMilli(), "to": testNow.UnixMilli(), "intervalMs": 60000}
-	ask := func(q string, rng map[string]any) (int, preview, string) {
+	ask := func(q string, rng map[string]any) (int, engine.Preview, string) {
 		body := map[string]any{"query": json.RawMessage(q)}
 		for k, v := range rng {
 			body[k] = v
 		}
 		status, raw := callResource(t, ds, http.MethodPost, "preview", body)
-		var p preview
+		var p engine.Preview
 		_ = json.Unmarshal(raw, &p)
 		return status, p, string(raw)
 	}

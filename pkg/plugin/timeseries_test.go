@@ -17,8 +17,9 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
-	"github.com/flowlens/flows-datasource/pkg/sources/flowsapi"
+	"github.com/flowlens/flows-datasource/pkg/engine"
 	"github.com/flowlens/flows-datasource/pkg/simulator"
+	"github.com/flowlens/flows-datasource/pkg/sources/flowsapi"
 )
 
 var allGroupBys = []string{"none", "protocol", "src", "dst", "pair", "dstPort", "exporter"}
@@ -267,17 +268,6 @@ func TestRateIsIndependentOfBucketWidth(t *testing.T) {
 	}
 }
 
-func TestBucketWidth(t *testing.T) {
-	for in, want := range map[time.Duration]time.Duration{
-		0: time.Minute, time.Second: time.Minute, 60 * time.Second: time.Minute, 61 * time.Second: 2 * time.Minute,
-		90 * time.Second: 2 * time.Minute, 5 * time.Minute: 5 * time.Minute, 301 * time.Second: 6 * time.Minute,
-	} {
-		if got := bucketWidth(in); got != want {
-			t.Errorf("bucketWidth(%v) = %v, want %v", in, got, want)
-		}
-	}
-}
-
 // An idle stretch reads as explicit zeros, not missing points.
 func TestIdleStretchIsZeroNotMissing(t *testing.T) {
 	idleFrom, idleTo := testNow.Add(-40*time.Minute).Truncate(time.Minute), testNow.Add(-25*time.Minute).Truncate(time.Minute)
@@ -391,12 +381,12 @@ func TestLongRangeIsCoarsenedBelowCap(t *testing.T) {
 		}
 		width := time.Duration(frames[0].Meta.Custom.(map[string]any)["bucketWidthSeconds"].(int)) * time.Second
 		// The width chosen is the narrowest nice width that fits.
-		narrower := niceWidths[slices.Index(niceWidths, width)-1]
-		if points > maxSeriesPoints || len(frames)*int(tr.To.Sub(tr.From)/narrower) <= maxSeriesPoints {
-			t.Fatalf("%s: %d points at %v for cap %d", groupBy, points, width, maxSeriesPoints)
+		narrower := engine.NiceWidths[slices.Index(engine.NiceWidths, width)-1]
+		if points > engine.MaxSeriesPoints || len(frames)*int(tr.To.Sub(tr.From)/narrower) <= engine.MaxSeriesPoints {
+			t.Fatalf("%s: %d points at %v for cap %d", groupBy, points, width, engine.MaxSeriesPoints)
 		}
 		ns := notices(frames[0])
-		if len(ns) != 2 || !strings.HasPrefix(ns[0], "Buckets widened from 1m to "+formatWidth(width)+":") || !strings.Contains(ns[1], "the series are partial") {
+		if len(ns) != 2 || !strings.HasPrefix(ns[0], "Buckets widened from 1m to "+engine.FormatWidth(width)+":") || !strings.Contains(ns[1], "the series are partial") {
 			t.Fatalf("%s: notices %q", groupBy, ns)
 		}
 	}

@@ -2,6 +2,7 @@ package simulator
 
 import (
 	"cmp"
+	"fmt"
 	"math"
 	"net/http"
 	"net/netip"
@@ -10,7 +11,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -54,10 +54,6 @@ type snapshot struct {
 	first, last int64     // minutes, inclusive (last < first: empty)
 	wins        []*window // ascending
 	n           int       // records
-	orders      [4]struct {
-		once sync.Once
-		recs []*record
-	}
 }
 
 // snapshot returns the published windows at now, generating missing ones and
@@ -102,40 +98,6 @@ const (
 	sortBytes
 	sortPackets
 )
-
-// sorted returns every record of the snapshot ordered by bytes or packets,
-// ties by id ascending; built once per snapshot and order.
-func (sn *snapshot) sorted(key int, desc bool) []*record {
-	i := (key - sortBytes) * 2
-	if desc {
-		i++
-	}
-	o := &sn.orders[i]
-	o.once.Do(func() {
-		recs := make([]*record, 0, sn.n)
-		for _, w := range sn.wins {
-			for j := range w.recs {
-				recs = append(recs, &w.recs[j])
-			}
-		}
-		metric := func(r *record) int64 { return r.Bytes }
-		if key == sortPackets {
-			metric = func(r *record) int64 { return r.Packets }
-		}
-		slices.SortFunc(recs, func(a, b *record) int {
-			c := cmp.Compare(metric(a), metric(b))
-			if desc {
-				c = -c
-			}
-			if c != 0 {
-				return c
-			}
-			return strings.Compare(a.ID, b.ID)
-		})
-		o.recs = recs
-	})
-	return o.recs
-}
 
 // ---------------------------------------------------------------------------
 // Parameters.
@@ -242,6 +204,15 @@ func (f *filter) active() bool {
 	return f.src != -1 || f.dst != -1 || f.exp != -1 || f.port != -1 || f.proto != -1
 }
 
+// matchCore is match for a record's traffic, before its Flow is built.
+func (f *filter) matchCore(c *core) bool {
+	return (f.src == -1 || int(c.src) == f.src) &&
+		(f.dst == -1 || int(c.dst) == f.dst) &&
+		(f.exp == -1 || int(c.exp) == f.exp) &&
+		(f.port == -1 || int(c.srcPort) == f.port || int(c.dstPort) == f.port) &&
+		(f.proto == -1 || int(c.proto) == f.proto)
+}
+
 func (f *filter) match(r *record) bool {
 	return (f.src == -1 || r.src == f.src) &&
 		(f.dst == -1 || r.dst == f.dst) &&
@@ -249,6 +220,44 @@ func (f *filter) match(r *record) bool {
 		(f.port == -1 || r.SrcPort == f.port || r.DstPort == f.port) &&
 		(f.proto == -1 || r.Protocol == f.proto)
 }
+
+// published returns the windows (minutes, inclusive) indexed at now: ended by now, and not
+// older than the history and the retention. last < first when there are none.
+func (s *Server) published(now time.Time) (first, last int64) {
+	nowMs := now.UnixMilli()
+	last = floorDiv(nowMs, windowMs) - 1
+	keep := s.cfg.History
+	if r := s.cfg.Retention; r > 0 && r < keep {
+		keep = r
+	}
+	first = -floorDiv(-(nowMs - keep.Milliseconds()), windowMs) // ceil
+	s.mu.Lock()
+	forget := first > s.oldest
+	s.oldest = max(s.oldest, first)
+	s.mu.Unlock()
+	if forget {
+		s.ix.forget(first)
+	}
+	return first, last
+}
+
+// windowsBetween returns the published windows (minutes) whose timestamp, the window end, is
+// in [from, to].
+func (s *Server) windowsBetween(now time.Time, from, to int64) (lo, hi int64) {
+	first, last := s.published(now)
+	lo, hi = first, last
+	if from > math.MinInt64+windowMs {
+		lo = max(lo, -floorDiv(-from, windowMs)-1)
+	}
+	if to < math.MaxInt64-windowMs {
+		hi = min(hi, floorDiv(to, windowMs)-1)
+	}
+	return lo, hi
+}
+
+// maxSortDepth bounds offset+limit for /flows sorted by bytes or packets: the page is selected
+// in one pass over the range, keeping the best offset+limit records.
+const maxSortDepth = 2_000_000
 
 func (s *Server) handleFlows(w http.ResponseWriter, q url.Values, now time.Time) {
 	nowMs := now.UnixMilli()
@@ -266,87 +275,240 @@ func (s *Server) handleFlows(w http.ResponseWriter, q url.Values, now time.Time)
 	desc := p.enum("order", "desc", "asc", "desc") == "desc"
 	offset := p.int("offset", 0, 0, math.MaxInt64, "a non-negative integer")
 	limit := s.limit(p, 50)
+	if p.err == "" && sortBy != sortTimestamp && offset > maxSortDepth-limit {
+		p.fail("offset", fmt.Sprintf("%%v is too deep for sort by bytes or packets: this simulator selects at most %d records (offset+limit)", maxSortDepth), strconv.FormatInt(offset, 10))
+	}
 	if p.err != "" {
 		writeError(w, http.StatusBadRequest, p.err)
 		return
 	}
 
 	resp := FlowsResponse{Offset: offset, Limit: limit, Flows: []Flow{}}
-	sn := s.snapshot(now)
-	lo, hi := sn.winRange(from, to)
-	if f.src == -2 || f.dst == -2 || f.exp == -2 || lo >= hi {
+	lo, hi := s.windowsBetween(now, from, to)
+	if f.src == -2 || f.dst == -2 || f.exp == -2 || lo > hi {
 		writeJSON(w, http.StatusOK, resp)
 		return
 	}
-	filtered := f.active()
-	var idx int64 // index among matches
-	take := func(r *record) {
-		if idx >= offset && idx-offset < limit {
-			resp.Flows = append(resp.Flows, r.Flow)
-		}
-		idx++
-	}
-
 	if sortBy == sortTimestamp {
-		// Windows in time order; within a window records are already by id.
-		for k := range hi - lo {
-			win := sn.wins[lo+k]
-			if desc {
-				win = sn.wins[hi-1-k]
-			}
-			if !filtered {
-				n := int64(len(win.recs))
-				if idx+n <= offset || idx-offset >= limit {
-					idx += n
-					continue
-				}
-			}
-			for j := range win.recs {
-				if r := &win.recs[j]; !filtered || f.match(r) {
-					take(r)
-				}
-			}
-		}
-	} else if !filtered && lo == 0 && hi == len(sn.wins) {
-		// Whole history, no filter: the page is a slice of the index.
-		recs := sn.sorted(sortBy, desc)
-		idx = int64(len(recs))
-		if offset < idx {
-			for _, r := range recs[offset:min(idx, offset+limit)] {
-				resp.Flows = append(resp.Flows, r.Flow)
-			}
-		}
+		resp.Total, resp.Flows = s.pageByTime(lo, hi, &f, desc, offset, limit)
 	} else {
-		for _, r := range sn.sorted(sortBy, desc) {
-			if r.Timestamp >= from && r.Timestamp <= to && f.match(r) {
-				take(r)
+		resp.Total, resp.Flows = s.pageByMetric(lo, hi, &f, sortBy, desc, offset, limit)
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// matchCount is the number of records of window m that match f, with as little generation as
+// the filter allows.
+func (s *Server) matchCount(m int64, f *filter) int64 {
+	switch {
+	case !f.active():
+		return s.ix.count(m)
+	case f.src == -1 && f.dst == -1 && f.exp == -1 && f.port == -1:
+		for _, p := range s.ix.windowInfo(m).protos {
+			if int(p.proto) == f.proto {
+				return p.count
+			}
+		}
+		return 0
+	}
+	var n int64
+	s.gen.each(m, func(_ int, c *core) {
+		if f.matchCore(c) {
+			n++
+		}
+	})
+	return n
+}
+
+// pageByTime pages through windows in time order; within a window records are by id.
+func (s *Server) pageByTime(lo, hi int64, f *filter, desc bool, offset, limit int64) (int, []Flow) {
+	flows := []Flow{}
+	var idx int64 // index among matches
+	for k := range hi - lo + 1 {
+		m := lo + k
+		if desc {
+			m = hi - k
+		}
+		if idx >= offset+limit {
+			idx += s.matchCount(m, f) // past the page: only the count matters
+			continue
+		}
+		if n := s.matchCount(m, f); idx+n <= offset {
+			idx += n // before the page
+			continue
+		}
+		win := s.ix.window(m)
+		for j := range win.recs {
+			if r := &win.recs[j]; f.match(r) {
+				if idx >= offset && idx-offset < limit {
+					flows = append(flows, r.Flow)
+				}
+				idx++
 			}
 		}
 	}
-	resp.Total = int(idx)
-	writeJSON(w, http.StatusOK, resp)
+	return int(idx), flows
+}
+
+// ranked is a record's place in a by-metric order: the metric, then its id as a number (the
+// id's hex digits order the same way).
+type ranked struct {
+	metric int64
+	id     uint64
+	minute int64
+	index  int32
+}
+
+// pageByMetric selects the page of records sorted by bytes or packets (ties by id ascending)
+// in one light pass, keeping the best offset+limit.
+func (s *Server) pageByMetric(lo, hi int64, f *filter, sortBy int, desc bool, offset, limit int64) (int, []Flow) {
+	best, total := s.rankedRange(lo, hi, f, sortBy, desc, int(offset+limit))
+	best = best[:min(len(best), int(offset+limit))]
+	flows := []Flow{}
+	if offset >= int64(len(best)) {
+		return int(total), flows
+	}
+	best = best[offset:]
+	// Build the page's Flows: one more pass over each window that holds some of them.
+	wanted := map[int64]map[int32]int{} // minute → index → place in the page
+	for i, r := range best {
+		if wanted[r.minute] == nil {
+			wanted[r.minute] = map[int32]int{}
+		}
+		wanted[r.minute][r.index] = i
+	}
+	flows = make([]Flow, len(best))
+	var rec record
+	for m, places := range wanted {
+		s.gen.each(m, func(i int, c *core) {
+			if at, ok := places[int32(i)]; ok {
+				s.gen.full(m, i, c, &rec)
+				flows[at] = rec.Flow
+			}
+		})
+	}
+	return int(total), flows
+}
+
+// sortedKey identifies a by-metric selection, so that the pages of one read share it.
+type sortedKey struct {
+	lo, hi int64
+	f      filter
+	sortBy int
+	desc   bool
+}
+
+// sortedEntry is the last by-metric selection: its best records in order, and the total.
+type sortedEntry struct {
+	key   sortedKey
+	best  []ranked
+	total int64
+}
+
+// maxSortedCache bounds the selection kept between pages (32 bytes a record).
+const maxSortedCache = 1_000_000
+
+// rankedRange returns at least the best keep records of the range in order (all of them when
+// the range is small enough to keep between pages), and how many match.
+func (s *Server) rankedRange(lo, hi int64, f *filter, sortBy int, desc bool, keep int) ([]ranked, int64) {
+	key := sortedKey{lo, hi, *f, sortBy, desc}
+	s.mu.Lock()
+	e := s.sorted
+	s.mu.Unlock()
+	if e != nil && e.key == key && (len(e.best) >= keep || int64(len(e.best)) == e.total) {
+		return e.best, e.total
+	}
+	var n int64
+	for m := lo; m <= hi; m++ {
+		n += s.matchCount(m, f)
+	}
+	if n <= maxSortedCache {
+		keep = int(n) // keep all: the next pages need no pass
+	}
+	// before reports whether a comes before b in the answer.
+	before := func(a, b *ranked) bool {
+		if a.metric != b.metric {
+			return (a.metric > b.metric) == desc
+		}
+		return a.id < b.id
+	}
+	h := &worstFirst{before: before}
+	var total int64
+	for m := lo; m <= hi; m++ {
+		s.gen.each(m, func(i int, c *core) {
+			if !f.matchCore(c) {
+				return
+			}
+			total++
+			r := ranked{metric: c.bytes, minute: m, index: int32(i)}
+			if sortBy == sortPackets {
+				r.metric = c.packets
+			}
+			r.id = s.gen.idValue(m, i)
+			h.offer(r, keep)
+		})
+	}
+	best := h.items
+	slices.SortFunc(best, func(a, b ranked) int {
+		if before(&a, &b) {
+			return -1
+		}
+		return 1
+	})
+	if int64(len(best)) == total {
+		s.mu.Lock()
+		s.sorted = &sortedEntry{key: key, best: best, total: total}
+		s.mu.Unlock()
+	}
+	return best, total
+}
+
+// worstFirst keeps the best n records seen: a heap with the worst kept record on top.
+type worstFirst struct {
+	items  []ranked
+	before func(a, b *ranked) bool
+}
+
+func (h *worstFirst) offer(r ranked, n int) {
+	if len(h.items) < n {
+		h.items = append(h.items, r)
+		for i := len(h.items) - 1; i > 0; {
+			p := (i - 1) / 2
+			if !h.before(&h.items[p], &h.items[i]) {
+				break
+			}
+			h.items[p], h.items[i] = h.items[i], h.items[p]
+			i = p
+		}
+		return
+	}
+	if n == 0 || !h.before(&r, &h.items[0]) {
+		return
+	}
+	h.items[0] = r
+	for i := 0; ; {
+		l, worst := 2*i+1, i
+		if l < len(h.items) && h.before(&h.items[worst], &h.items[l]) {
+			worst = l
+		}
+		if l+1 < len(h.items) && h.before(&h.items[worst], &h.items[l+1]) {
+			worst = l + 1
+		}
+		if worst == i {
+			return
+		}
+		h.items[i], h.items[worst] = h.items[worst], h.items[i]
+		i = worst
+	}
 }
 
 // ---------------------------------------------------------------------------
 // Aggregations.
 
-type agg struct{ bytes, packets, count int64 }
-
-func (a *agg) add(r *record) {
-	a.bytes += r.Bytes
-	a.packets += r.Packets
-	a.count++
-}
-
-// each calls fn for every published record with from <= timestamp <= now.
-func (s *Server) each(now time.Time, from int64, fn func(*record)) {
-	sn := s.snapshot(now)
-	lo, hi := sn.winRange(from, now.UnixMilli())
-	for _, win := range sn.wins[lo:hi] {
-		for j := range win.recs {
-			fn(&win.recs[j])
-		}
-	}
+// lookBack returns the published windows (minutes) a window_secs look-back covers: those with
+// now - window_secs*1000 <= timestamp <= now.
+func (s *Server) lookBack(now time.Time, from int64) (int64, int64) {
+	return s.windowsBetween(now, from, now.UnixMilli())
 }
 
 func (s *Server) handleTopTalkers(w http.ResponseWriter, q url.Values, now time.Time) {
@@ -354,36 +516,31 @@ func (s *Server) handleTopTalkers(w http.ResponseWriter, q url.Values, now time.
 	from := p.windowFrom(now.UnixMilli())
 	by := p.enum("by", "bytes", "bytes", "packets")
 	dim := p.enum("dim", "src", "src", "dst", "pair")
-	limit := s.limit(p, 20)
+	limit := min(s.limit(p, 20), int64(s.cfg.TopTalkersMaxLimit))
 	if p.err != "" {
 		writeError(w, http.StatusBadRequest, p.err)
 		return
 	}
-	groups := map[int]*agg{}
-	s.each(now, from, func(r *record) {
-		k := r.src
+	rows := []TopTalker{}
+	if lo, hi := s.lookBack(now, from); lo <= hi {
+		sums := s.ix.talkers(lo, hi)
+		keys := sums.src
 		switch dim {
 		case "dst":
-			k = r.dst
+			keys = sums.dst
 		case "pair":
-			k = r.src<<16 | r.dst
+			keys = sums.pair
 		}
-		a := groups[k]
-		if a == nil {
-			a = &agg{}
-			groups[k] = a
+		rows = make([]TopTalker, 0, len(keys))
+		for _, k := range keys {
+			var key string
+			if dim == "pair" {
+				key = hosts[k.key>>16].ip + " → " + hosts[k.key&0xffff].ip
+			} else {
+				key = hosts[k.key].ip
+			}
+			rows = append(rows, TopTalker{Key: key, Bytes: k.bytes, Packets: k.packets, FlowCount: k.count})
 		}
-		a.add(r)
-	})
-	rows := make([]TopTalker, 0, len(groups))
-	for k, a := range groups {
-		var key string
-		if dim == "pair" {
-			key = hosts[k>>16].ip + " → " + hosts[k&0xffff].ip
-		} else {
-			key = hosts[k].ip
-		}
-		rows = append(rows, TopTalker{Key: key, Bytes: a.bytes, Packets: a.packets, FlowCount: a.count})
 	}
 	SortTopTalkers(rows, by)
 	if int64(len(rows)) > limit {
@@ -434,14 +591,18 @@ func (s *Server) handleProtocols(w http.ResponseWriter, q url.Values, now time.T
 		writeError(w, http.StatusBadRequest, p.err)
 		return
 	}
-	var groups [256]agg
-	s.each(now, from, func(r *record) { groups[r.Protocol].add(r) })
 	rows := []ProtocolStat{}
-	for n, a := range groups {
-		if a.count > 0 {
-			rows = append(rows, ProtocolStat{Protocol: ProtocolLabel(n, protoNames[n]), Bytes: a.bytes, Packets: a.packets, FlowCount: a.count})
+	if lo, hi := s.lookBack(now, from); lo <= hi {
+		groups, _ := s.ix.protocols(lo, hi)
+		for n, a := range groups {
+			if a.count > 0 {
+				rows = append(rows, ProtocolStat{Protocol: ProtocolLabel(n, protoNames[n]), Bytes: a.bytes, Packets: a.packets, FlowCount: a.count})
+			}
 		}
 	}
 	SortProtocols(rows)
 	writeJSON(w, http.StatusOK, rows)
 }
+
+// agg is the sums of a group of records.
+type agg struct{ bytes, packets, count int64 }

@@ -41,11 +41,20 @@
 // and are null for the other addresses. IDs are 16 lower-case hex digits
 // derived from (seed, window_start, index), unique per seed.
 //
-// Generated windows are cached in memory (bounded by History) and the
-// published set is indexed once per minute. Over a 24 h history at 40
-// flows/min (~57,600 records) the first request generates everything (~50 ms);
-// after that a default /flows page takes ~0.1 ms and a 1000-record page
-// sorted by bytes ~2 ms (mostly JSON encoding).
+// Nothing is materialised for the Flows API endpoints: a window's records are regenerated on
+// demand, and the server keeps, within fixed budgets, the whole windows of recent pages (LRU,
+// 400,000 records), per window its record count and protocol sums, and per UTC hour and day
+// the sums per source, destination and pair (LRU, 4 M keys). So eight days at 4000 flows/min
+// (46 M records) are served in bounded memory: counts (total) cost nothing, look-backs add
+// cached hour and day sums, and /flows sorted by bytes or packets selects its page in one pass
+// over the range (offset+limit at most 2,000,000).
+//
+// # Clock, retention, caps
+//
+// Config.ClockOffset shifts the server's now from Config.Now (a server whose clock is ahead or
+// behind the caller's); every response carries the server's now in its Date header.
+// Config.Retention drops windows older than now - Retention from the index although History
+// reaches further. Config.TopTalkersMaxLimit caps limit on /top-talkers below MaxLimit.
 //
 // # HTTP
 //
@@ -91,6 +100,14 @@
 // the count). The answer is Fault.Status (default 500) with Fault.Body (default
 // {"error":"injected fault"}), or with Malformed 200 with a truncated JSON
 // body; a Retry-After header (whole seconds, rounded up) when RetryAfter > 0.
+//
+// # Other APIs over the same traffic
+//
+// The same records are also served as the Trustgrid flow-log search (GET
+// /v2/audit/flow-logs, trustgrid.go) and as Huawei Cloud Firewall's ListFlowLogs (GET
+// /v1/{project_id}/cfw/logs/flow, huaweicfw.go, with AK/SK signatures verified in
+// apigsign.go). Config.APIs selects which faces are served. Both select records by the start
+// of a flow (first_seen_ms). docs/sources.md has the field mapping and every decision.
 //
 // Further fault classes (each seen from a real server or proxy):
 //

@@ -71,12 +71,23 @@ type weighted[T any] struct {
 	v T
 }
 
-func pick[T any](r *rng, items []weighted[T]) T {
-	total := 0
+// table is a weighted choice with its total weight computed once.
+type table[T any] struct {
+	items []weighted[T]
+	total int
+}
+
+func newTable[T any](items []weighted[T]) table[T] {
+	t := table[T]{items: items}
 	for _, it := range items {
-		total += it.w
+		t.total += it.w
 	}
-	x := r.intn(total)
+	return t
+}
+
+func (t table[T]) pick(r *rng) T {
+	items := t.items
+	x := r.intn(t.total)
 	for _, it := range items {
 		if x < it.w {
 			return it.v
@@ -287,8 +298,12 @@ func newGenerator(seed int64, perMin int, idle func(time.Time) bool) *generator 
 }
 
 func (g *generator) id(minute int64, index int) string {
-	x := uint64(minute)<<20 | uint64(index)
-	return fmt.Sprintf("%016x", mix64(x^g.idKey))
+	return fmt.Sprintf("%016x", g.idValue(minute, index))
+}
+
+// idValue is a record's id as a number; its 16 hex digits order as the number does.
+func (g *generator) idValue(minute int64, index int) uint64 {
+	return mix64((uint64(minute)<<20 | uint64(index)) ^ g.idKey)
 }
 
 // record is a Flow plus the table indices used for fast filtering.
@@ -312,7 +327,7 @@ type service struct {
 }
 
 var (
-	tcpServices = []weighted[service]{
+	tcpServices = newTable([]weighted[service]{
 		{470, service{443, 13, 560, 300, 1450}},
 		{110, service{80, 12, 540, 300, 1450}},
 		{50, service{8080, 10, 520, 200, 1400}},
@@ -328,8 +343,8 @@ var (
 		{30, service{9200, 11, 500, 200, 1400}},
 		{25, service{25, 10, 450, 150, 1200}},
 		{25, service{9100, 12, 500, 500, 1450}},
-	}
-	udpServices = []weighted[service]{
+	})
+	udpServices = newTable([]weighted[service]{
 		{400, service{53, 6, 300, 60, 300}},
 		{230, service{443, 13, 560, 200, 1350}},
 		{150, service{123, 6, 150, 76, 90}},
@@ -338,21 +353,21 @@ var (
 		{50, service{5353, 7, 300, 60, 400}},
 		{40, service{514, 8, 450, 80, 600}},
 		{40, service{161, 7, 400, 60, 500}},
-	}
-	sctpServices = []weighted[service]{
+	})
+	sctpServices = newTable([]weighted[service]{
 		{60, service{3868, 9, 400, 100, 800}},
 		{40, service{38412, 9, 400, 100, 800}},
-	}
+	})
 	icmpService   = service{0, 6, 400, 64, 128}
 	tunnelService = service{0, 14, 550, 200, 1420}
 	otherService  = service{0, 8, 400, 60, 1000}
 
-	protocols = []weighted[int]{
+	protocols = newTable([]weighted[int]{
 		{700, 6}, {220, 17}, {40, 1}, {12, 47}, {14, 50}, {7, 132}, {7, 253},
-	}
-	tcpFlags = []weighted[int]{
+	})
+	tcpFlags = newTable([]weighted[int]{
 		{400, 27}, {250, 24}, {100, 16}, {100, 26}, {50, 2}, {50, 20}, {30, 31}, {20, 18},
-	}
+	})
 )
 
 // count returns the number of records of a window (deterministic).
@@ -373,17 +388,34 @@ func (g *generator) window(minute int64) *window {
 	if g.idle != nil && g.idle(time.UnixMilli(ws).UTC()) {
 		return w
 	}
-	r := rng{s: mix64(mix64(uint64(g.seed)) + uint64(minute)*0x9e3779b97f4a7c15)}
+	r := g.windowRNG(minute)
 	n := g.count(&r, minute)
 	w.recs = make([]record, n)
+	var c core
 	for i := range w.recs {
-		g.flow(&r, minute, i, &w.recs[i])
+		g.draw(&r, minute, &c)
+		g.full(minute, i, &c, &w.recs[i])
 	}
 	slices.SortFunc(w.recs, func(a, b record) int { return strings.Compare(a.ID, b.ID) })
 	return w
 }
 
-func (g *generator) flow(r *rng, minute int64, index int, rec *record) {
+// core is what a record's traffic is: everything the aggregations and filters need. A full
+// Flow adds names, the id and the window times; light passes (aggregates, filtered reads over
+// long ranges) use only this, which is many times cheaper than building every Flow.
+type core struct {
+	src, dst       int32 // host indices
+	exp            int32 // exporter index
+	proto          int32
+	srcPort        int32
+	dstPort        int32
+	flags          int32
+	bytes, packets int64
+	first, last    int64
+}
+
+// draw generates the traffic of the record at its place in the window's random sequence.
+func (g *generator) draw(r *rng, minute int64, c *core) {
 	ws := minute * windowMs
 	we := ws + windowMs
 	v6 := r.permille(150)
@@ -407,16 +439,16 @@ func (g *generator) flow(r *rng, minute int64, index int, rec *record) {
 		local = dst
 	}
 
-	proto := pick(r, protocols)
+	proto := protocols.pick(r)
 	var svc service
 	srcPort, dstPort := 0, 0
 	switch proto {
 	case 6:
-		svc = pick(r, tcpServices)
+		svc = tcpServices.pick(r)
 	case 17:
-		svc = pick(r, udpServices)
+		svc = udpServices.pick(r)
 	case 132:
-		svc = pick(r, sctpServices)
+		svc = sctpServices.pick(r)
 	case 1:
 		svc = icmpService
 		if v6 {
@@ -437,7 +469,7 @@ func (g *generator) flow(r *rng, minute int64, index int, rec *record) {
 	}
 	flags := 0
 	if proto == 6 {
-		flags = pick(r, tcpFlags)
+		flags = tcpFlags.pick(r)
 	}
 
 	// Heavy-tailed bytes: 2^e0 · 2^k with P(k) geometric, uniform within the octave.
@@ -463,28 +495,66 @@ func (g *generator) flow(r *rng, minute int64, index int, rec *record) {
 			first = max(ws, last-need)
 		}
 	}
+	*c = core{
+		src: int32(src), dst: int32(dst), exp: int32(hosts[local].exporter), proto: int32(proto),
+		srcPort: int32(srcPort), dstPort: int32(dstPort), flags: int32(flags),
+		bytes: bytes, packets: packets, first: first, last: last,
+	}
+}
 
-	ex4 := exporters[hosts[local].exporter]
-	rec.src, rec.dst, rec.exp = src, dst, hosts[local].exporter
+// full builds the Flow of the record with the given index in its window.
+func (g *generator) full(minute int64, index int, c *core, rec *record) {
+	ws := minute * windowMs
+	ex := exporters[c.exp]
+	rec.src, rec.dst, rec.exp = int(c.src), int(c.dst), int(c.exp)
 	rec.Flow = Flow{
 		ID:           g.id(minute, index),
-		Timestamp:    we,
+		Timestamp:    ws + windowMs,
 		WindowStart:  ws,
-		WindowEnd:    we,
-		SrcIP:        hosts[src].ip,
-		DstIP:        hosts[dst].ip,
-		SrcHostname:  hosts[src].name,
-		DstHostname:  hosts[dst].name,
-		SrcPort:      srcPort,
-		DstPort:      dstPort,
-		Protocol:     proto,
-		ProtocolName: protoNames[proto],
-		Bytes:        bytes,
-		Packets:      packets,
-		TCPFlags:     flags,
-		FirstSeenMs:  first,
-		LastSeenMs:   last,
-		ExporterIP:   ex4.ip,
-		Version:      ex4.version,
+		WindowEnd:    ws + windowMs,
+		SrcIP:        hosts[c.src].ip,
+		DstIP:        hosts[c.dst].ip,
+		SrcHostname:  hosts[c.src].name,
+		DstHostname:  hosts[c.dst].name,
+		SrcPort:      int(c.srcPort),
+		DstPort:      int(c.dstPort),
+		Protocol:     int(c.proto),
+		ProtocolName: protoNames[c.proto],
+		Bytes:        c.bytes,
+		Packets:      c.packets,
+		TCPFlags:     int(c.flags),
+		FirstSeenMs:  c.first,
+		LastSeenMs:   c.last,
+		ExporterIP:   ex.ip,
+		Version:      ex.version,
+	}
+}
+
+// windowRNG is the random sequence of a window: its record count first, then its records.
+func (g *generator) windowRNG(minute int64) rng {
+	return rng{s: mix64(mix64(uint64(g.seed)) + uint64(minute)*0x9e3779b97f4a7c15)}
+}
+
+// windowCount is the number of records of the window starting at minute*60000, without
+// generating them.
+func (g *generator) windowCount(minute int64) int {
+	if g.idle != nil && g.idle(time.UnixMilli(minute*windowMs).UTC()) {
+		return 0
+	}
+	r := g.windowRNG(minute)
+	return g.count(&r, minute)
+}
+
+// each calls fn with the traffic of every record of a window, in generation order (index).
+func (g *generator) each(minute int64, fn func(index int, c *core)) {
+	if g.idle != nil && g.idle(time.UnixMilli(minute*windowMs).UTC()) {
+		return
+	}
+	r := g.windowRNG(minute)
+	n := g.count(&r, minute)
+	var c core
+	for i := range n {
+		g.draw(&r, minute, &c)
+		fn(i, &c)
 	}
 }

@@ -2,6 +2,7 @@ package simulator
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
@@ -49,6 +50,17 @@ type Config struct {
 	Idle           func(windowStart time.Time) bool // windows without traffic; nil = none
 	Fault          *Fault                           // injected fault; nil = none
 	Log            io.Writer                        // request log; default os.Stderr (io.Discard silences it)
+	APIs           []string                         // API faces served (APIFlows, APITrustgrid, APIHuaweiCFW); empty = all
+	Trustgrid      TrustgridConfig                  // the Trustgrid face
+	HuaweiCFW      HuaweiCFWConfig                  // the Huawei Cloud Firewall face
+	// TopTalkersMaxLimit caps limit on /top-talkers alone, below MaxLimit; default MaxLimit.
+	TopTalkersMaxLimit int
+	// ClockOffset is how far the server's clock is ahead of Now (negative: behind). The
+	// server's now decides which windows are published and where look-backs end.
+	ClockOffset time.Duration
+	// Retention drops windows older than now - Retention from the index although History
+	// reaches further; default History.
+	Retention time.Duration
 }
 
 // Fault is an injected failure, see the package documentation.
@@ -83,9 +95,12 @@ type Server struct {
 	gen *generator
 	log *log.Logger
 
-	mu    sync.Mutex
-	cache map[int64]*window
-	snap  *snapshot
+	mu     sync.Mutex
+	cache  map[int64]*window
+	snap   *snapshot
+	ix     *index
+	sorted *sortedEntry // the last by-metric selection, shared by the pages of one read
+	oldest int64        // first published minute seen so far
 
 	faultMu   sync.Mutex
 	fault     *Fault
@@ -111,6 +126,12 @@ func New(cfg Config) *Server {
 	if cfg.MaxLimit <= 0 {
 		cfg.MaxLimit = DefaultMaxLimit
 	}
+	if cfg.TopTalkersMaxLimit <= 0 || cfg.TopTalkersMaxLimit > cfg.MaxLimit {
+		cfg.TopTalkersMaxLimit = cfg.MaxLimit
+	}
+	if cfg.Retention < 0 {
+		cfg.Retention = 0
+	}
 	if cfg.Latency < 0 {
 		cfg.Latency = 0
 	}
@@ -120,11 +141,30 @@ func New(cfg Config) *Server {
 	if cfg.Log == nil {
 		cfg.Log = os.Stderr
 	}
+	tg := &cfg.Trustgrid
+	tg.ClientID = cmp.Or(tg.ClientID, DefaultTrustgridClientID)
+	tg.Secret = cmp.Or(tg.Secret, DefaultTrustgridSecret)
+	tg.JWT = cmp.Or(tg.JWT, DefaultTrustgridJWT)
+	if tg.MaxLimit <= 0 {
+		tg.MaxLimit = DefaultTrustgridMaxLimit
+	}
+	hw := &cfg.HuaweiCFW
+	hw.ProjectID = cmp.Or(hw.ProjectID, DefaultCFWProjectID)
+	hw.FwInstanceID = cmp.Or(hw.FwInstanceID, DefaultCFWFwInstanceID)
+	hw.AccessKey = cmp.Or(hw.AccessKey, DefaultCFWAccessKey)
+	hw.SecretKey = cmp.Or(hw.SecretKey, DefaultCFWSecretKey)
+	hw.IAMToken = cmp.Or(hw.IAMToken, DefaultCFWIAMToken)
+	if hw.SignClock == nil {
+		hw.SignClock = time.Now
+	}
+	gen := newGenerator(cfg.Seed, cfg.FlowsPerMinute, cfg.Idle)
 	s := &Server{
-		cfg:   cfg,
-		gen:   newGenerator(cfg.Seed, cfg.FlowsPerMinute, cfg.Idle),
-		log:   log.New(cfg.Log, "flows-simulator: ", log.LstdFlags|log.Lmicroseconds),
-		cache: map[int64]*window{},
+		cfg:    cfg,
+		gen:    gen,
+		ix:     newIndex(gen),
+		oldest: math.MinInt64,
+		log:    log.New(cfg.Log, "flows-simulator: ", log.LstdFlags|log.Lmicroseconds),
+		cache:  map[int64]*window{},
 	}
 	s.SetFault(cfg.Fault)
 	return s
@@ -237,6 +277,18 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 
 // route answers the API's endpoints.
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.URL.Path == PathTrustgridFlowLogs && s.serves(APITrustgrid):
+		s.handleTrustgridFlowLogs(w, r)
+		return
+	case strings.HasPrefix(r.URL.Path, "/v1/") && s.serves(APIHuaweiCFW):
+		s.handleCFW(w, r)
+		return
+	case !s.serves(APIFlows):
+		writeError(w, http.StatusNotFound, "not found: "+r.URL.Path)
+		return
+	}
+
 	var h func(http.ResponseWriter, url.Values, time.Time)
 	switch r.URL.Path {
 	case PathFlows:
@@ -263,8 +315,14 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, msg)
 		return
 	}
-	h(w, r.URL.Query(), s.cfg.Now())
+	now := s.now()
+	// The Date header tells a client the server's clock (whole seconds, as HTTP has it).
+	w.Header().Set("Date", now.UTC().Format(http.TimeFormat))
+	h(w, r.URL.Query(), now)
 }
+
+// now is the server's clock: Config.Now plus Config.ClockOffset.
+func (s *Server) now() time.Time { return s.cfg.Now().Add(s.cfg.ClockOffset) }
 
 func (s *Server) checkAuth(r *http.Request) string {
 	h := r.Header.Get("Authorization")

@@ -12,8 +12,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/flowlens/flows-datasource/pkg/sources/flowsapi"
 	"github.com/flowlens/flows-datasource/pkg/simulator"
+	"github.com/flowlens/flows-datasource/pkg/sources/flowsapi"
 )
 
 var now = time.Date(2026, 4, 16, 12, 0, 30, 0, time.UTC)

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flowlens/flows-datasource/pkg/sources/flowsapi"
 	"github.com/flowlens/flows-datasource/pkg/internal/gauge"
 	"github.com/flowlens/flows-datasource/pkg/simulator"
+	"github.com/flowlens/flows-datasource/pkg/sources/flowsapi"
 )
 
 // gaugedSim serves the simulator with latency and records the most requests in flight at once.

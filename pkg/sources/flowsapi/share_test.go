@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flowlens/flows-datasource/pkg/sources/flowsapi"
 	"github.com/flowlens/flows-datasource/pkg/internal/gauge"
 	"github.com/flowlens/flows-datasource/pkg/simulator"
+	"github.com/flowlens/flows-datasource/pkg/sources/flowsapi"
 )
 
 // countingSim serves the simulator and counts the requests that reach it.

@@ -1,0 +1,32 @@
+package flowsapi
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+)
+
+// Settings are the Flows API's own settings: the data source's standard URL and the token in
+// secureJsonData.apiToken. Timeout, paging and concurrency are common to every source.
+type Settings struct {
+	URL   string
+	Token string
+}
+
+// LoadSettings reads and checks the Flows API settings. Errors name the setting and its value.
+func LoadSettings(s backend.DataSourceInstanceSettings) (Settings, error) {
+	out := Settings{
+		URL:   strings.TrimRight(strings.TrimSpace(s.URL), "/"),
+		Token: s.DecryptedSecureJSONData["apiToken"],
+	}
+	if out.URL == "" {
+		return out, fmt.Errorf("URL: the Flows API base URL is empty; set it to the address in front of /api/v1, e.g. https://siem.example.com")
+	}
+	u, err := url.Parse(out.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return out, fmt.Errorf("URL: %q is not an http(s) URL; set it to the address in front of /api/v1, e.g. https://siem.example.com", out.URL)
+	}
+	return out, nil
+}
