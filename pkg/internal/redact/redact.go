@@ -1,4 +1,7 @@
-package flowsapi
+// Package redact keeps secrets and broken text out of what users see: text a server sends back
+// (or any text the plugin is about to show) loses every form of a secret, becomes valid UTF-8
+// and is cut on a character boundary.
+package redact
 
 import (
 	"encoding/base64"
@@ -7,8 +10,8 @@ import (
 	"unicode/utf8"
 )
 
-// Text a server sends back is shown to users (query errors, health, Grafana's log), so the
-// client cleans it first: secrets out, valid UTF-8, cut on a character boundary. Cleaning
+// Text a server sends back is shown to users (query errors, health, Grafana's log), so it is
+// cleaned first: secrets out, valid UTF-8, cut on a character boundary. Cleaning
 // happens on the whole assembled text, before it is cut, so that a secret straddling the cut
 // cannot leave half of itself behind.
 
@@ -20,16 +23,16 @@ const minSubstringSecret = 8
 
 const redacted = "[redacted]"
 
-// redactor removes secrets (the API token, the password of the URL) from text, in the forms a
+// Redactor removes secrets (the API token, the password of the URL) from text, in the forms a
 // server or proxy may echo them: raw, URL-encoded, base64 (standard and URL alphabets, at any
 // alignment inside a longer base64 text such as an echoed "Bearer <token>" or "user:password").
-type redactor struct {
+type Redactor struct {
 	long  []string // forms removed wherever they occur
 	short []string // forms removed where they stand alone
 }
 
-func newRedactor(secrets ...string) *redactor {
-	r := &redactor{}
+func New(secrets ...string) *Redactor {
+	r := &Redactor{}
 	seen := map[string]bool{}
 	add := func(form string, long bool) {
 		if form == "" || seen[form] {
@@ -77,13 +80,13 @@ func base64Core(enc *base64.Encoding, s string, k int) string {
 	return full[first:last]
 }
 
-// contains says whether text holds a secret in any form.
-func (r *redactor) contains(text string) bool {
-	return r.clean(text) != text
+// Contains says whether text holds a secret in any form.
+func (r *Redactor) Contains(text string) bool {
+	return r.Clean(text) != text
 }
 
-// clean removes every secret from text.
-func (r *redactor) clean(text string) string {
+// Clean removes every secret from text.
+func (r *Redactor) Clean(text string) string {
 	for _, form := range r.long {
 		text = strings.ReplaceAll(text, form, redacted)
 	}
@@ -91,6 +94,15 @@ func (r *redactor) clean(text string) string {
 		text = replaceStandalone(text, form)
 	}
 	return text
+}
+
+// Valid is s as valid UTF-8, with the secrets removed: for text that is not cut (frame values,
+// messages the plugin composed).
+func (r *Redactor) Valid(s string) string {
+	if r == nil {
+		return strings.ToValidUTF8(s, "\uFFFD")
+	}
+	return r.Clean(strings.ToValidUTF8(s, "\uFFFD"))
 }
 
 // replaceStandalone replaces the occurrences of form not preceded or followed by a character
@@ -120,20 +132,20 @@ func tokenChar(r rune) bool {
 	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-._~+/=%", r)
 }
 
-// maxSnippet bounds the server text quoted in an error.
-const maxSnippet = 200
+// MaxSnippet bounds the server text quoted in an error.
+const MaxSnippet = 200
 
-// shown is server text as an error may quote it: secrets removed, whitespace collapsed,
-// invalid UTF-8 replaced, cut at maxSnippet bytes on a character boundary.
-func (r *redactor) shown(text string) string {
-	text = r.clean(strings.ToValidUTF8(text, "\uFFFD"))
+// Shown is server text as an error may quote it: secrets removed, whitespace collapsed,
+// invalid UTF-8 replaced, cut at MaxSnippet bytes on a character boundary.
+func (r *Redactor) Shown(text string) string {
+	text = r.Clean(strings.ToValidUTF8(text, "\uFFFD"))
 	// Collapsing whitespace may join a secret that contains some; clean again.
-	text = r.clean(strings.Join(strings.Fields(text), " "))
-	return cut(text, maxSnippet)
+	text = r.Clean(strings.Join(strings.Fields(text), " "))
+	return Cut(text, MaxSnippet)
 }
 
-// cut shortens s to at most n bytes (plus an ellipsis) without splitting a character.
-func cut(s string, n int) string {
+// Cut shortens s to at most n bytes (plus an ellipsis) without splitting a character.
+func Cut(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}

@@ -1,4 +1,4 @@
-package flowsapi
+package redact
 
 import (
 	"encoding/base64"
@@ -9,7 +9,7 @@ import (
 )
 
 // Whatever text surrounds an echoed secret, in whichever form, what a user is shown is valid
-// UTF-8, at most maxSnippet bytes (plus an ellipsis), and holds no form of the secret.
+// UTF-8, at most MaxSnippet bytes (plus an ellipsis), and holds no form of the secret.
 func FuzzShownText(f *testing.F) {
 	f.Add("invalid token ", " for /api/v1/flows", "s3cr+t/T0ken=9f", uint8(0))
 	f.Add(strings.Repeat("x", 190), "\xff\xfe tail", "s3cr+t/T0ken=9f", uint8(1))
@@ -26,11 +26,11 @@ func FuzzShownText(f *testing.F) {
 			base64.URLEncoding.EncodeToString([]byte("user:" + secret)),
 		}
 		echo := forms[int(form)%len(forms)]
-		got := newRedactor(secret).shown(before + echo + after)
+		got := New(secret).Shown(before + echo + after)
 		if !utf8.ValidString(got) {
 			t.Fatalf("not UTF-8: %q", got)
 		}
-		if len(got) > maxSnippet+len("…") {
+		if len(got) > MaxSnippet+len("…") {
 			t.Fatalf("%d bytes", len(got))
 		}
 		for _, leak := range []string{secret, url.QueryEscape(secret)} {
@@ -43,7 +43,7 @@ func FuzzShownText(f *testing.F) {
 
 func TestCutKeepsCharactersWhole(t *testing.T) {
 	s := strings.Repeat("x", 199) + "éé"
-	if got := cut(s, 200); got != strings.Repeat("x", 199)+"…" {
+	if got := Cut(s, 200); got != strings.Repeat("x", 199)+"…" {
 		t.Fatalf("%q", got)
 	}
 }
