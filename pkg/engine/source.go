@@ -354,3 +354,18 @@ type Config struct {
 
 // Factory builds a source for one data source instance.
 type Factory func(ctx context.Context, cfg Config) (Source, error)
+
+// QueryScoper is a source that accounts for each query as a whole (byte budgets, requests
+// retried, what its server did wrong). BeginQuery returns the context for the query's calls and
+// a function to call once the query is answered, which ends the accounting and says what the
+// answer must carry.
+type QueryScoper interface {
+	BeginQuery(ctx context.Context) (context.Context, func() QueryNotes)
+}
+
+// QueryNotes are what a query's answer carries from its accounting: Executed lines for
+// ExecutedQueryString (requests retried), Warnings for notices (a server that did not page).
+type QueryNotes struct {
+	Executed []string
+	Warnings []string
+}
