@@ -337,6 +337,9 @@ type Common struct {
 	PageSize       int
 	RowCap         int
 	MaxConcurrency int
+	// QueryBytes and InstanceBytes are the byte budgets of answers per query and per data
+	// source (0: the source's default).
+	QueryBytes, InstanceBytes int64
 }
 
 // Config is what a source is built from. Each source reads its own fields of

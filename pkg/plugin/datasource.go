@@ -98,7 +98,8 @@ func newDatasource(ctx context.Context, s backend.DataSourceInstanceSettings, so
 		if ds.httpClient, err = httpclient.New(opts); err != nil {
 			return nil, err
 		}
-		common := engine.Common{Timeout: ds.settings.Timeout, PageSize: ds.settings.PageSize, RowCap: ds.settings.RowCap, MaxConcurrency: ds.settings.MaxConcurrency}
+		common := engine.Common{Timeout: ds.settings.Timeout, PageSize: ds.settings.PageSize, RowCap: ds.settings.RowCap, MaxConcurrency: ds.settings.MaxConcurrency,
+			QueryBytes: int64(ds.settings.QueryBudgetMB) << 20, InstanceBytes: int64(ds.settings.DataSourceBudgetMB) << 20}
 		src, err := factory(ctx, engine.Config{Instance: s, HTTPClient: ds.httpClient, Common: common, Now: func() time.Time { return ds.now() }})
 		if err != nil {
 			ds.settingsErr = err

@@ -57,6 +57,14 @@ func NewSource(_ context.Context, cfg engine.Config) (engine.Source, error) {
 		now = time.Now
 	}
 	c.SetClock(now)
+	limits := DefaultLimits
+	if cfg.Common.QueryBytes > 0 {
+		limits.QueryBytes = cfg.Common.QueryBytes
+	}
+	if cfg.Common.InstanceBytes > 0 {
+		limits.InstanceBytes = cfg.Common.InstanceBytes
+	}
+	c.SetLimits(limits)
 	return &Source{client: c, pageSize: max(cfg.Common.PageSize, 1), now: now}, nil
 }
 
