@@ -30,7 +30,7 @@ func (d *Datasource) trafficHandler(ctx context.Context, r request) (data.Frames
 	if len(frames) == 0 {
 		// No records in the range: no data, said as dataplane says it (a frame without fields).
 		frames = data.Frames{data.NewFrame(q.Metric)}
-		frames[0].Meta = &data.FrameMeta{Type: data.FrameTypeTimeSeriesMulti, ExecutedQueryString: ans.Executed}
+		frames[0].Meta = &data.FrameMeta{Type: data.FrameTypeTimeSeriesMulti, TypeVersion: data.FrameTypeVersion{0, 1}, ExecutedQueryString: ans.Executed}
 	}
 	first := frames[0]
 	if res.Dropped > 0 {
