@@ -10,9 +10,8 @@ const { grafanaESModules, nodeModulesToTransform } = require('./.config/jest/uti
 module.exports = {
   // Jest configuration provided by Grafana scaffolding
   ...baseConfig,
-  // The suite runs on shared, busy machines: a test that clicks and types through a whole
-  // editor may take longer than jest's default 5 s there without being wrong. Tests assert
-  // behaviour, never speed.
+  // Editor tests click and type like a user; on a shared, loaded 2-core machine that can take
+  // longer than jest's 5 s default, which would make the default a timing assert.
   testTimeout: 60000,
   moduleNameMapper: {
     ...baseConfig.moduleNameMapper,

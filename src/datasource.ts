@@ -15,6 +15,7 @@ import {
 import { DataSourceWithBackend, getTemplateSrv, isExpressionReference } from '@grafana/runtime';
 import { map, Observable, of } from 'rxjs';
 
+import { migrateQuery } from './migrations';
 import { AD_HOC_KEYS, applyAdHocFilters, interpolateQuery } from './templating';
 import {
   DEFAULT_ALERTING_QUERY,
@@ -101,7 +102,7 @@ export class DataSource extends DataSourceWithBackend<FlowsQuery, FlowsDataSourc
    * empty values mean no filter; numeric fields that interpolate to whole numbers become numbers.
    */
   applyTemplateVariables(query: FlowsQuery, scopedVars: ScopedVars, filters?: AdHocVariableFilter[]): FlowsQuery {
-    return applyAdHocFilters(interpolateQuery(query, scopedVars, getTemplateSrv()), filters).query;
+    return applyAdHocFilters(interpolateQuery(migrateQuery(query), scopedVars, getTemplateSrv()), filters).query;
   }
 
   /**

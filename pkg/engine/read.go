@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"github.com/flowlens/flows-datasource/pkg/engine/lookback"
 	"slices"
 	"strings"
 	"time"
@@ -15,6 +16,8 @@ type Engine struct {
 	caps Capabilities
 	// rowCap bounds the records held for one query; pageSize is the page a read asks for.
 	rowCap, pageSize int
+	// planner answers from look-back differences (UsePlanner); nil without.
+	planner *lookback.Planner
 }
 
 // New returns the engine for a source with the data source's common settings.
@@ -27,6 +30,21 @@ func (e *Engine) Source() Source { return e.src }
 
 // Capabilities are the source's capabilities.
 func (e *Engine) Capabilities() Capabilities { return e.caps }
+
+// Metrics are the metrics the source's records carry.
+func (e *Engine) Metrics() []string {
+	if len(e.caps.Metrics) == 0 {
+		return []string{MetricBytes, MetricPackets, MetricFlows}
+	}
+	return e.caps.Metrics
+}
+
+func (e *Engine) needMetric(field, metric string) error {
+	if slices.Contains(e.Metrics(), metric) {
+		return nil
+	}
+	return &UnsupportedError{Source: e.src.Name(), Field: field, Value: metric, Missing: metric + " counts", Choices: e.Metrics()}
+}
 
 // RowCap is the most records one query holds.
 func (e *Engine) RowCap() int { return e.rowCap }

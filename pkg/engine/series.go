@@ -71,6 +71,10 @@ type SeriesResult struct {
 	WidenedFrom time.Duration
 	// Dropped counts the records left out because their window lies outside the range.
 	Dropped int
+	// Unread marks buckets that were not read (drawn as no data, never 0); nil when all were.
+	Unread []bool
+	// Partial says what was covered and why not the rest, when some buckets are unread.
+	Partial string
 }
 
 // SeriesAnswer is a series result with how it was obtained.
@@ -94,11 +98,17 @@ func (e *Engine) Series(ctx context.Context, spec SeriesSpec, f Filters) (*Serie
 	if !slices.Contains(e.caps.GroupBys, spec.GroupBy) {
 		return nil, &UnsupportedError{Source: e.src.Name(), Field: "groupBy", Value: spec.GroupBy, Missing: "group-by " + spec.GroupBy, Choices: e.caps.GroupBys}
 	}
+	if err := e.needMetric("metric", spec.Metric); err != nil {
+		return nil, err
+	}
 	spec.Window = e.caps.WindowSize
 	for _, d := range e.caps.Dimensions {
 		if d.Key == spec.GroupBy {
 			spec.dimLabel = d.Label
 		}
+	}
+	if ans, err := e.plannedSeries(ctx, spec, f); ans != nil || err != nil {
+		return ans, err
 	}
 	if sa, ok := e.src.(SeriesAggregator); ok {
 		res, reqs, err := sa.Series(ctx, spec, f)

@@ -122,6 +122,13 @@ const (
 	GroupAction   = "action"
 )
 
+// Metrics of series, and what top talkers rank by.
+const (
+	MetricBytes   = "bytes"
+	MetricPackets = "packets"
+	MetricFlows   = "flows"
+)
+
 // Server-side aggregations, as Describe lists them (found by type assertion, not declared).
 const (
 	AggTopTalkers = "topTalkers"
@@ -144,6 +151,9 @@ type Capabilities struct {
 	GroupBys []string
 	// TalkerDims are the top-talker dimensions: src, dst, pair.
 	TalkerDims []string
+	// Metrics are the metrics records carry: bytes, packets, flows (MetricBytes, …). Empty
+	// means all three.
+	Metrics []string
 	// Variables are the variables whose values can be listed: srcIp, dstIp, protocol, exporter,
 	// port, and dimension keys.
 	Variables []string

@@ -20,10 +20,11 @@ var adhocKeys = map[string]string{
 	"src_ip": "srcIp", "dst_ip": "dstIp", "port": "port", "protocol": "protocol", "exporter": "exporter",
 }
 
-// newResourceHandler serves the editor: GET tag-values (ad-hoc filter values) and POST preview
+// newResourceHandler serves the editor: GET capabilities (what the source can do), GET tag-values (ad-hoc filter values) and POST preview
 // (the requests a query will make).
 func (d *Datasource) newResourceHandler() backend.CallResourceHandler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /capabilities", d.handleCapabilities)
 	mux.HandleFunc("GET /tag-values", d.handleTagValues)
 	mux.HandleFunc("POST /preview", d.handlePreview)
 	return httpadapter.New(mux)
@@ -58,6 +59,16 @@ func msParam(r *http.Request, name string, def time.Time) (time.Time, error) {
 		return time.Time{}, &models.QueryError{Field: name, Value: s, Msg: "is not a time in epoch milliseconds"}
 	}
 	return time.UnixMilli(ms).UTC(), nil
+}
+
+// handleCapabilities tells the editors what the data source's source can do, so that they
+// offer only that.
+func (d *Datasource) handleCapabilities(w http.ResponseWriter, _ *http.Request) {
+	if d.settingsErr != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "data source settings: " + d.settingsErr.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, d.engine.Describe(d.sourceType))
 }
 
 func (d *Datasource) handleTagValues(w http.ResponseWriter, r *http.Request) {

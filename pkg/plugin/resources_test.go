@@ -230,3 +230,24 @@ func TestAddressOptionsNameTheirHosts(t *testing.T) {
 		}
 	}
 }
+
+// The editors ask what the source can do: the Flows API answers every query type, filters by
+// port on either side natively, and aggregates by look-back on its server.
+func TestCapabilitiesResource(t *testing.T) {
+	e := newEnv(t, simulator.Config{})
+	status, body := callResource(t, e.datasource(t, nil), http.MethodGet, "capabilities", nil)
+	var d engine.Description
+	if err := json.Unmarshal(body, &d); status != 200 || err != nil {
+		t.Fatalf("status %d body %s", status, body)
+	}
+	if d.Source != "flowsapi" || d.Name != "Flows API" || d.WindowSeconds != 60 ||
+		!slices.Equal(d.QueryTypes, []string{"flows", "topTalkers", "protocols", "variableValues"}) ||
+		!slices.Contains(d.NativeFilters, "port") || !slices.Contains(d.GroupBys, "exporter") ||
+		!slices.Contains(d.Aggregations, "lookback") || !slices.Contains(d.Aggregations, "count") || slices.Contains(d.Aggregations, "series") {
+		t.Fatalf("capabilities %s", body)
+	}
+	status, body = callResource(t, newTestDatasource(t, e.srv.URL, testToken, map[string]any{"source": "nope"}, e.clock.Now), http.MethodGet, "capabilities", nil)
+	if status != 400 || !strings.Contains(string(body), `source (jsonData.source): \"nope\"`) {
+		t.Fatalf("unknown source: %d %s", status, body)
+	}
+}

@@ -84,6 +84,7 @@ describe('QueryEditor: query types', () => {
 
     expect(onChange).toHaveBeenCalledTimes(1);
     expect(last()).toEqual({
+      version: 1,
       refId: 'A',
       queryType: 'protocols',
       dim: 'dst',
@@ -117,6 +118,7 @@ describe('QueryEditor: query types', () => {
     await userEvent.click(screen.getByRole('switch', { name: 'Other' }));
 
     expect(last()).toEqual({
+      version: 1,
       refId: 'A',
       queryType: 'flows',
       format: 'timeseries',
@@ -147,7 +149,7 @@ describe('QueryEditor: query types', () => {
     expect(onChange).toHaveBeenCalledTimes(calls);
     await userEvent.tab();
 
-    expect(last()).toEqual({ refId: 'A', queryType: 'topTalkers', dim: 'pair', by: 'packets', limit: 50 });
+    expect(last()).toEqual({ refId: 'A', queryType: 'topTalkers', dim: 'pair', by: 'packets', limit: 50, version: 1 });
     expect(onRunQuery).toHaveBeenCalledTimes(4);
   });
 
@@ -202,6 +204,7 @@ describe('QueryEditor: filters', () => {
     await userEvent.tab();
 
     expect(last()).toEqual({
+      version: 1,
       refId: 'A',
       queryType: 'topTalkers',
       dim: 'src',
@@ -248,7 +251,7 @@ describe('QueryEditor: filters', () => {
 
     await pick('Protocol', 'UDP');
 
-    expect(last()).toEqual({ refId: 'A', queryType: 'protocols', protocol: 'udp' });
+    expect(last()).toEqual({ refId: 'A', queryType: 'protocols', protocol: 'udp', version: 1 });
     expect(onRunQuery).toHaveBeenCalledTimes(1);
   });
 
@@ -327,7 +330,7 @@ describe('QueryEditor: saved queries', () => {
 
     await userEvent.click(screen.getByRole('radio', { name: 'Destination' }));
 
-    expect(last()).toEqual({ refId: 'A', queryType: 'topTalkers', dim: 'dst', by: 'bytes', limit: 20 });
+    expect(last()).toEqual({ refId: 'A', queryType: 'topTalkers', dim: 'dst', by: 'bytes', limit: 20, version: 1 });
     expect(onRunQuery).toHaveBeenCalledTimes(1);
   });
 
@@ -416,7 +419,7 @@ describe('QueryEditor: requests', () => {
       'preview',
       {
         // the interpolated query
-        query: { refId: 'A', queryType: 'topTalkers', srcIp: ['10.0.0.5', '10.0.0.6'] },
+        query: { refId: 'A', queryType: 'topTalkers', srcIp: ['10.0.0.5', '10.0.0.6'], version: 1 },
         from: 1_700_000_000_000,
         to: 1_700_003_600_000,
         intervalMs: 300_000,
@@ -454,5 +457,29 @@ describe('QueryEditor: requests', () => {
     expect(postResource).not.toHaveBeenCalled();
     // once inline at the field, once in the requests area
     expect(screen.getAllByText("port: 'abc' is not a port number from 0 to 65535")).toHaveLength(2);
+  });
+});
+
+describe('QueryEditor: saved query versions', () => {
+  it('saves a query from before versioning in the current version, keeping every field', async () => {
+    const saved = {
+      refId: 'A',
+      queryType: 'topTalkers',
+      dim: 'src',
+      by: 'bytes',
+      limit: 20,
+      srcIp: '$ip',
+      future: 'kept',
+    } as FlowsQuery;
+    const { last } = renderEditor(saved);
+    await userEvent.click(screen.getByRole('radio', { name: 'Destination' }));
+    expect(last()).toEqual({ ...saved, dim: 'dst', version: 1 });
+  });
+
+  it('warns about a query saved by a newer plugin instead of reading it as this version', async () => {
+    renderEditor({ refId: 'A', queryType: 'protocols', version: 7 } as FlowsQuery);
+    expect(
+      screen.getByText(/saved in query model version 7, which this plugin \(version 1\) does not read/)
+    ).toBeInTheDocument();
   });
 });

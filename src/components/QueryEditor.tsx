@@ -12,6 +12,7 @@ import {
 } from '@grafana/ui';
 
 import { DataSource } from '../datasource';
+import { isMigratable, migrateQuery, QUERY_MODEL_VERSION } from '../migrations';
 import {
   DEFAULTS_BY_KIND,
   editorKind,
@@ -128,7 +129,9 @@ const SHOWN_FIELDS: Record<EditorKind, ValidatedField[]> = {
 };
 const FILTER_FIELDS_SHOWN: ValidatedField[] = ['srcIp', 'dstIp', 'port', 'protocol', 'exporter'];
 
-export function QueryEditor({ query, onChange, onRunQuery, app, datasource, range, data }: Props) {
+export function QueryEditor({ query: saved, onChange, onRunQuery, app, datasource, range, data }: Props) {
+  // saved queries of older model versions are edited (and saved again) in the current one
+  const query = migrateQuery(saved);
   const kind = editorKind(query);
   // shown with the defaults of its kind; saved with them on the first change
   const shown = withDefaults(query);
@@ -187,6 +190,12 @@ export function QueryEditor({ query, onChange, onRunQuery, app, datasource, rang
           />
         </InlineField>
       </InlineFieldRow>
+
+      {!isMigratable(saved) && (
+        <Text color="warning">
+          {`This query was saved in query model version ${String(saved.version)}, which this plugin (version ${QUERY_MODEL_VERSION}) does not read: update the plugin, or change the query here to save it in version ${QUERY_MODEL_VERSION}.`}
+        </Text>
+      )}
 
       {app === CoreApp.UnifiedAlerting && kind === 'table' && (
         <Text color="warning">The flows table cannot be used in alert rules: choose another query type.</Text>
@@ -249,7 +258,9 @@ export function QueryEditor({ query, onChange, onRunQuery, app, datasource, rang
               options={DIM_OPTIONS}
               value={shown.dim}
               // a node graph needs pairs: leaving pairs goes back to the table
-              onChange={(dim) => update(dim !== 'pair' && query.format === 'nodegraph' ? { dim, format: 'table' } : { dim })}
+              onChange={(dim) =>
+                update(dim !== 'pair' && query.format === 'nodegraph' ? { dim, format: 'table' } : { dim })
+              }
             />
           </InlineField>
           {shown.dim === 'pair' && (

@@ -3,6 +3,7 @@ import { QueryEditorProps, SelectableValue } from '@grafana/data';
 import { InlineField, InlineFieldRow, RadioButtonGroup, Stack } from '@grafana/ui';
 
 import type { DataSource } from '../datasource';
+import { migrateQuery } from '../migrations';
 import { DEFAULT_VARIABLE_QUERY, FlowsDataSourceOptions, FlowsQuery, VariableKind, withDefaults } from '../types';
 import { isValidQuery, validateQuery } from '../validation';
 import { BlurInput } from './BlurInput';
@@ -27,12 +28,14 @@ const VARIABLE_OPTIONS: Array<SelectableValue<VariableKind>> = [
 export function VariableQueryEditor({ query, onChange, onRunQuery }: VariableEditorProps) {
   // a variable saved by something else may hold a bare string: start from the defaults then
   const saved: Partial<FlowsQuery> = query && typeof query === 'object' ? query : {};
-  const base: FlowsQuery = withDefaults({
-    ...DEFAULT_VARIABLE_QUERY,
-    ...saved,
-    refId: saved.refId || 'variable',
-    queryType: 'variableValues',
-  });
+  const base: FlowsQuery = withDefaults(
+    migrateQuery({
+      ...DEFAULT_VARIABLE_QUERY,
+      ...saved,
+      refId: saved.refId || 'variable',
+      queryType: 'variableValues',
+    })
+  );
   const errors = validateQuery(base);
 
   const update = (changes: Partial<FlowsQuery>) => {

@@ -6,6 +6,7 @@ package redact
 import (
 	"encoding/base64"
 	"net/url"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -21,7 +22,10 @@ import (
 // would turn "no flows found" into "n[redacted] flows f[redacted]und".
 const minSubstringSecret = 8
 
-const redacted = "[redacted]"
+// Mark replaces a secret.
+const Mark = "[redacted]"
+
+const redacted = Mark
 
 // Redactor removes secrets (the API token, the password of the URL) from text, in the forms a
 // server or proxy may echo them: raw, URL-encoded, base64 (standard and URL alphabets, at any
@@ -65,6 +69,9 @@ func New(secrets ...string) *Redactor {
 			}
 		}
 	}
+	// Longest first, so that a form inside another is not replaced half-way.
+	slices.SortStableFunc(r.long, func(a, b string) int { return len(b) - len(a) })
+	slices.SortStableFunc(r.short, func(a, b string) int { return len(b) - len(a) })
 	return r
 }
 
@@ -87,6 +94,9 @@ func (r *Redactor) Contains(text string) bool {
 
 // Clean removes every secret from text.
 func (r *Redactor) Clean(text string) string {
+	if r == nil {
+		return text
+	}
 	for _, form := range r.long {
 		text = strings.ReplaceAll(text, form, redacted)
 	}
