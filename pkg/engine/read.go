@@ -7,6 +7,7 @@ import (
 	"github.com/flowlens/flows-datasource/pkg/engine/lookback"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
