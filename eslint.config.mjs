@@ -35,6 +35,8 @@ export default defineConfig([
       'playwright/.auth/',
       '**/.idea',
       '**/.eslintcache',
+      '.tools/',
+      '.cache/',
     ],
   },
   ...baseConfig,
