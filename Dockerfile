@@ -6,8 +6,9 @@
 # Targets:
 #   frontend         the plugin's frontend (webpack production build) in /src/dist
 #   backend          the plugin's Go backend, gpx_flows_<os>_<arch>, in /src/dist
-#   simulator-build  the Flows API simulator binary
+#   simulator-build  the Flows API simulator and calico-loader binaries
 #   simulator        a small image running the simulator
+#   calico-loader    loads Calico-shaped flow logs into OpenSearch (cmd/calico-loader)
 #   grafana          Grafana with the plugin in /var/lib/grafana/plugins/flowlens-flows-datasource
 #
 # The Grafana version is pinned: it must satisfy src/plugin.json's
@@ -60,7 +61,9 @@ COPY cmd/ cmd/
 RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
-    go build -trimpath -ldflags "-s -w" -o /out/flows-simulator ./cmd/flows-simulator
+    go build -trimpath -ldflags "-s -w" -o /out/flows-simulator ./cmd/flows-simulator && \
+    CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
+    go build -trimpath -ldflags "-s -w" -o /out/calico-loader ./cmd/calico-loader
 
 # ---------------------------------------------------------------- simulator
 FROM alpine:3.22 AS simulator
@@ -70,6 +73,13 @@ EXPOSE 8080
 # The token comes from FLOWS_API_TOKEN (default demo-token); see -help for the rest.
 ENTRYPOINT ["/usr/local/bin/flows-simulator"]
 CMD ["-listen", "0.0.0.0:8080"]
+
+# ---------------------------------------------------------------- calico-loader
+# Writes Calico-shaped flow logs from the simulator's traffic into OpenSearch (the Calico demo).
+FROM alpine:3.22 AS calico-loader
+COPY --from=simulator-build /out/calico-loader /usr/local/bin/calico-loader
+USER 65534:65534
+ENTRYPOINT ["/usr/local/bin/calico-loader"]
 
 # ---------------------------------------------------------------- grafana
 FROM grafana/grafana:13.1.3 AS grafana
