@@ -374,8 +374,13 @@ func widerWidths(w time.Duration) []time.Duration {
 // FormatWidth writes a bucket width as 2m, 1h, 1h30m.
 func FormatWidth(w time.Duration) string {
 	s := w.String()
-	s = strings.TrimSuffix(s, "0s")
-	s = strings.TrimSuffix(s, "0m")
+	// "30m0s" is 30m and "2h0m0s" 2h; trimming a bare "0m" would make 30m "3".
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
 	if s == "" {
 		return fmt.Sprint(w)
 	}
