@@ -54,8 +54,9 @@ npm run test:ci
 step "Frontend production build"
 npm run build
 
-step "Backend build (mage build:linux) and the query model's JSON schema (mage schema)"
-go run github.com/magefile/mage -v build:linux schema
+step "Backend build for every platform (mage buildAll) and the query model's JSON schema (mage schema)"
+# linux amd64/arm64/arm, darwin amd64/arm64, windows amd64: what Grafana runs plugins on
+go run github.com/magefile/mage -v buildAll schema
 
 step "Checking dist/"
 node scripts/check-dist.mjs
