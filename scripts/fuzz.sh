@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every Go fuzz target for a while: FUZZTIME (default 5s) each. The test command runs
 # them briefly; to hunt for real, run them long, e.g. FUZZTIME=30m bash scripts/fuzz.sh, or one
-# target: go test ./pkg/plugin -run '^$' -fuzz '^FuzzQueryOverGRPC$' -fuzztime 1h
+# target: go test ./pkg/plugin -run '^$' -fuzz '^FuzzQueryAnswers$' -fuzztime 1h
 # A failing input is saved under the package's testdata/fuzz/<target>/ and then replayed by
 # every plain `go test` run: commit it with the fix.
 set -euo pipefail
