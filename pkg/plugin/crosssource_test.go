@@ -40,7 +40,7 @@ type crossSources struct {
 
 func newCrossSources(t *testing.T) *crossSources {
 	t.Helper()
-	e := newEnv(t, simulator.Config{FlowsPerMinute: 60, Idle: crossIdle})
+	e := newEnv(t, simulator.Config{FlowsPerMinute: 30, Idle: crossIdle})
 	mk := func(jsonData map[string]any, secure map[string]string) *Datasource {
 		raw, _ := json.Marshal(jsonData)
 		inst, err := New(testSources)(context.Background(), backend.DataSourceInstanceSettings{
@@ -146,7 +146,7 @@ func TestCrossSourceFlowsTable(t *testing.T) {
 		sort.Strings(rows)
 		if want == nil {
 			want = rows
-			if len(want) < 2000 {
+			if len(want) < 1000 {
 				t.Fatalf("only %d flows in the range", len(want))
 			}
 			return
