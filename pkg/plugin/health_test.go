@@ -118,14 +118,10 @@ func TestHealthFailures(t *testing.T) {
 	})
 	t.Run("slow server", func(t *testing.T) {
 		slow := newEnv(t, simulator.Config{Latency: 3 * time.Second})
-		start := time.Now()
 		res, d := health(t, newTestDatasource(t, slow.srv.URL, testToken, map[string]any{"timeout": 1}, slow.clock.Now))
 		wantHealth(t, res, backend.HealthStatusError, "no answer from "+slow.srv.URL+"/api/v1/flows before the timeout")
 		if d["error"] != "timeout" {
 			t.Errorf("details %v", d)
-		}
-		if took := time.Since(start); took > 2500*time.Millisecond {
-			t.Errorf("health check took %v with a 1 s timeout", took)
 		}
 	})
 	t.Run("settings error", func(t *testing.T) {
