@@ -11,6 +11,7 @@ import {
   Text,
 } from '@grafana/ui';
 
+import { offers, SourceCapabilities, useCapabilities } from '../capabilities';
 import { DataSource } from '../datasource';
 import {
   DEFAULTS_BY_KIND,
@@ -103,12 +104,31 @@ const ORDER_OPTIONS: Array<SelectableValue<SortOrder>> = [
   { label: 'Ascending', value: 'asc' },
 ];
 
+/** The backend query type of each editor kind. */
+const KIND_QUERY_TYPE: Record<EditorKind, string> = {
+  timeseries: 'flows',
+  table: 'flows',
+  topTalkers: 'topTalkers',
+  protocols: 'protocols',
+  variableValues: 'variableValues',
+};
+
+/** Whether the source answers an editor kind (true while its capabilities are unknown). */
+export function sourceAnswers(caps: SourceCapabilities | undefined, kind: EditorKind): boolean {
+  return offers(caps, 'queryTypes', KIND_QUERY_TYPE[kind]);
+}
+
 /**
- * Query types offered in this editor. Alert rules cannot use the flows table, so the alerting UI
- * does not offer it (a query that already is one still shows it, with a warning).
+ * Query types offered in this editor: those the source answers. Alert rules cannot use the
+ * flows table, so the alerting UI does not offer it. The current type is always shown (with a
+ * warning where it cannot run), so a saved query is never silently changed.
  */
-export function kindOptions(app: CoreApp | undefined, current: EditorKind): Array<SelectableValue<EditorKind>> {
-  let options = KIND_OPTIONS;
+export function kindOptions(
+  app: CoreApp | undefined,
+  current: EditorKind,
+  caps?: SourceCapabilities
+): Array<SelectableValue<EditorKind>> {
+  let options = KIND_OPTIONS.filter((o) => o.value === current || sourceAnswers(caps, o.value!));
   if (app === CoreApp.UnifiedAlerting && current !== 'table') {
     options = options.filter((o) => o.value !== 'table');
   }
@@ -128,7 +148,37 @@ const SHOWN_FIELDS: Record<EditorKind, ValidatedField[]> = {
 };
 const FILTER_FIELDS_SHOWN: ValidatedField[] = ['srcIp', 'dstIp', 'port', 'protocol', 'exporter'];
 
+/**
+ * Options the source offers, from one of its capability lists; the current value stays, so a
+ * saved query shows what it holds (the backend names what the source lacks).
+ */
+function offered<T extends string>(
+  options: Array<SelectableValue<T>>,
+  caps: SourceCapabilities | undefined,
+  list: keyof SourceCapabilities,
+  current: T | undefined
+): Array<SelectableValue<T>> {
+  return options.filter((o) => o.value === current || offers(caps, list, o.value!));
+}
+
+/** Group-bys the source offers, its own dimensions included. */
+function groupByOptions(
+  caps: SourceCapabilities | undefined,
+  current: string | undefined
+): Array<ComboboxOption<string>> {
+  const base: Array<ComboboxOption<string>> = GROUP_BY_OPTIONS.filter(
+    (o) => o.value === current || offers(caps, 'groupBys', o.value)
+  );
+  for (const d of caps?.dimensions ?? []) {
+    if (d.groupBy && !base.some((o) => o.value === d.key)) {
+      base.push({ label: d.display, value: d.key, description: `${caps!.name}: label ${d.label}` });
+    }
+  }
+  return base;
+}
+
 export function QueryEditor({ query, onChange, onRunQuery, app, datasource, range, data }: Props) {
+  const caps = useCapabilities(datasource);
   const kind = editorKind(query);
   // shown with the defaults of its kind; saved with them on the first change
   const shown = withDefaults(query);
@@ -181,12 +231,18 @@ export function QueryEditor({ query, onChange, onRunQuery, app, datasource, rang
         <InlineField label="Query type" labelWidth={LABEL_WIDTH}>
           <RadioButtonGroup
             aria-label="Query type"
-            options={kindOptions(app, kind)}
+            options={kindOptions(app, kind, caps)}
             value={kind}
             onChange={onKindChange}
           />
         </InlineField>
       </InlineFieldRow>
+
+      {caps && !sourceAnswers(caps, kind) && (
+        <Text color="warning">
+          {`The ${caps.name} source cannot answer this query type: choose one of the types offered.`}
+        </Text>
+      )}
 
       {app === CoreApp.UnifiedAlerting && kind === 'table' && (
         <Text color="warning">The flows table cannot be used in alert rules: choose another query type.</Text>
@@ -197,7 +253,7 @@ export function QueryEditor({ query, onChange, onRunQuery, app, datasource, rang
           <InlineField label="Metric" labelWidth={LABEL_WIDTH}>
             <RadioButtonGroup
               aria-label="Metric"
-              options={METRIC_OPTIONS}
+              options={offered(METRIC_OPTIONS, caps, 'metrics', shown.metric)}
               value={shown.metric}
               onChange={(metric) => update({ metric })}
             />
@@ -211,12 +267,12 @@ export function QueryEditor({ query, onChange, onRunQuery, app, datasource, rang
             />
           </InlineField>
           <InlineField label="Group by" tooltip="One series per protocol, address, pair, port or exporter">
-            <Combobox<FlowsGroupBy>
+            <Combobox<string>
               id={`flows-groupBy-${query.refId}`}
-              options={GROUP_BY_OPTIONS}
+              options={groupByOptions(caps, shown.groupBy)}
               value={shown.groupBy}
               width={22}
-              onChange={(option) => update({ groupBy: option.value })}
+              onChange={(option) => update({ groupBy: option.value as FlowsGroupBy })}
             />
           </InlineField>
           {shown.groupBy !== 'none' && (
@@ -246,10 +302,12 @@ export function QueryEditor({ query, onChange, onRunQuery, app, datasource, rang
           >
             <RadioButtonGroup
               aria-label="Talkers"
-              options={DIM_OPTIONS}
+              options={offered(DIM_OPTIONS, caps, 'talkerDims', shown.dim)}
               value={shown.dim}
               // a node graph needs pairs: leaving pairs goes back to the table
-              onChange={(dim) => update(dim !== 'pair' && query.format === 'nodegraph' ? { dim, format: 'table' } : { dim })}
+              onChange={(dim) =>
+                update(dim !== 'pair' && query.format === 'nodegraph' ? { dim, format: 'table' } : { dim })
+              }
             />
           </InlineField>
           {shown.dim === 'pair' && (
@@ -265,7 +323,7 @@ export function QueryEditor({ query, onChange, onRunQuery, app, datasource, rang
           <InlineField label="Ranked by">
             <RadioButtonGroup
               aria-label="Ranked by"
-              options={BY_OPTIONS}
+              options={offered(BY_OPTIONS, caps, 'metrics', shown.by)}
               value={shown.by}
               onChange={(by) => update({ by })}
             />
@@ -279,7 +337,7 @@ export function QueryEditor({ query, onChange, onRunQuery, app, datasource, rang
           <InlineField label="Sort by" labelWidth={LABEL_WIDTH}>
             <RadioButtonGroup
               aria-label="Sort by"
-              options={SORT_OPTIONS}
+              options={offered(SORT_OPTIONS, caps, 'sortFields', shown.sort)}
               value={shown.sort}
               onChange={(sort) => update({ sort })}
             />
@@ -300,7 +358,7 @@ export function QueryEditor({ query, onChange, onRunQuery, app, datasource, rang
         <InlineFieldRow>{numberField('limit', 'Limit', 'Values returned (a number or a $variable)')}</InlineFieldRow>
       )}
 
-      <FiltersEditor query={query} errors={errors} onChange={update} />
+      <FiltersEditor query={query} errors={errors} onChange={update} capabilities={caps} />
 
       {hiddenErrors.map((msg) => (
         <Text key={msg} color="error">
