@@ -10,6 +10,9 @@ const { grafanaESModules, nodeModulesToTransform } = require('./.config/jest/uti
 module.exports = {
   // Jest configuration provided by Grafana scaffolding
   ...baseConfig,
+  // Editor tests click and type like a user; on a shared, loaded 2-core machine that can take
+  // longer than jest's 5 s default, which would make the default a timing assert.
+  testTimeout: 60000,
   moduleNameMapper: {
     ...baseConfig.moduleNameMapper,
     'react-inlinesvg': path.resolve(__dirname, 'jest', 'react-inlinesvg.tsx'),

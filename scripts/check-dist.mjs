@@ -1,5 +1,5 @@
 // Checks that dist/ holds a loadable plugin: the frontend bundle, plugin.json with the backend
-// settings Grafana needs to run alerts, and the Linux backend binary. Prints the bundle size.
+// settings Grafana needs to run alerts, the Linux backend binary and the query model's schema. Prints the bundle size.
 import { readFileSync, statSync } from 'node:fs';
 
 const fail = (msg) => {
@@ -15,10 +15,24 @@ const size = (path) => {
 };
 
 const plugin = JSON.parse(readFileSync('dist/plugin.json', 'utf8'));
-for (const [key, want] of Object.entries({ id: 'flowlens-flows-datasource', backend: true, alerting: true, executable: 'gpx_flows' })) {
+for (const [key, want] of Object.entries({
+  id: 'flowlens-flows-datasource',
+  backend: true,
+  alerting: true,
+  executable: 'gpx_flows',
+})) {
   if (plugin[key] !== want) {
     fail(`dist/plugin.json: ${key} is ${JSON.stringify(plugin[key])}, want ${JSON.stringify(want)}`);
   }
+}
+// The query model's JSON schema (docs/query-model.md), one definition per query type.
+const queryTypes = JSON.parse(readFileSync('dist/schema/v0alpha1/query.types.json', 'utf8'));
+const schemaTypes = (queryTypes.items ?? []).map((item) => item.metadata?.name).sort();
+const wantTypes = ['flows', 'protocols', 'topTalkers', 'variableValues'];
+if (JSON.stringify(schemaTypes) !== JSON.stringify(wantTypes)) {
+  fail(
+    `dist/schema/v0alpha1/query.types.json defines ${JSON.stringify(schemaTypes)}, want ${JSON.stringify(wantTypes)}`
+  );
 }
 const moduleBytes = size('dist/module.js');
 const binBytes = size(`dist/${plugin.executable}_linux_amd64`);

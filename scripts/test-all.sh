@@ -44,8 +44,8 @@ npm run test:ci
 step "Frontend production build"
 npm run build
 
-step "Backend build (mage build:linux)"
-go run github.com/magefile/mage -v build:linux
+step "Backend build (mage build:linux) and the query model's JSON schema (mage schema)"
+go run github.com/magefile/mage -v build:linux schema
 
 step "Checking dist/"
 node scripts/check-dist.mjs

@@ -130,7 +130,7 @@ describe('applyTemplateVariables', () => {
       { refId: 'A', queryType: 'topTalkers', srcIp: '$src', dim: '$dim' as FlowsQuery['dim'] },
       {}
     );
-    expect(out).toEqual({ refId: 'A', queryType: 'topTalkers', srcIp: '10.0.0.5', dim: 'dst' });
+    expect(out).toEqual({ refId: 'A', queryType: 'topTalkers', srcIp: '10.0.0.5', dim: 'dst', version: 1 });
   });
 
   it('turns a multi-value variable into a list the backend fans out', () => {
@@ -200,6 +200,7 @@ describe('ad-hoc filters', () => {
         eq('exporter', '192.0.2.1'),
       ]);
       expect(out).toEqual({
+        version: 1,
         refId: 'A',
         queryType,
         srcIp: '10.0.0.5',
@@ -227,7 +228,7 @@ describe('ad-hoc filters', () => {
       { key: 'src_ip', operator: '!=', value: '10.0.0.9' },
       { key: 'unknown', operator: '=', value: 'x' },
     ]);
-    expect(out).toEqual({ refId: 'A', queryType: 'flows', dstIp: ['10.0.0.1', '10.0.0.2'] });
+    expect(out).toEqual({ refId: 'A', queryType: 'flows', dstIp: ['10.0.0.1', '10.0.0.2'], version: 1 });
     expect(warn).toHaveBeenCalledWith(expect.stringContaining('src_ip != 10.0.0.9'));
     warn.mockRestore();
   });

@@ -16,6 +16,7 @@ import { DataSourceWithBackend, getTemplateSrv, isExpressionReference } from '@g
 import { map, Observable, of } from 'rxjs';
 
 import { CapabilitiesProvider, SourceCapabilities } from './capabilities';
+import { migrateQuery } from './migrations';
 import { AD_HOC_KEYS, applyAdHocFilters, interpolateQuery } from './templating';
 import {
   DEFAULT_ALERTING_QUERY,
@@ -107,7 +108,7 @@ export class DataSource
    * empty values mean no filter; numeric fields that interpolate to whole numbers become numbers.
    */
   applyTemplateVariables(query: FlowsQuery, scopedVars: ScopedVars, filters?: AdHocVariableFilter[]): FlowsQuery {
-    return applyAdHocFilters(interpolateQuery(query, scopedVars, getTemplateSrv()), filters).query;
+    return applyAdHocFilters(interpolateQuery(migrateQuery(query), scopedVars, getTemplateSrv()), filters).query;
   }
 
   /**

@@ -38,6 +38,8 @@ export type NumericFilterValue = number | string | Array<number | string>;
 export type NumberOrString = number | string;
 
 export interface FlowsQuery extends DataQuery {
+  /** Query model version the query was saved in (src/migrations.ts); none before versioning. */
+  version?: number;
   queryType?: QueryType;
 
   // Filters: apply to every query type.

@@ -19,6 +19,8 @@ type Aggregation struct {
 	// ComputedBecause is set when the answer was computed from records, with Set the records read.
 	ComputedBecause string
 	Set             *RecordSet
+	// Approximate is set when a look-back plan could only bound some values (a warning).
+	Approximate string
 }
 
 // TalkersQuery asks for top talkers; Now is the batch's now (a look-back ends there).
@@ -49,6 +51,9 @@ func (e *Engine) TopTalkers(ctx context.Context, q TalkersQuery) (*Aggregation, 
 			}
 			return &Aggregation{Talkers: rows, Executed: req}, nil
 		}
+	}
+	if agg, err := e.plannedTotals(ctx, q.From, q.To, q.Filters, q.Dim, q.By, q.Limit); agg != nil || err != nil {
+		return agg, err
 	}
 	if ta, ok := e.src.(TalkersAggregator); ok {
 		agg, err := ta.TopTalkers(ctx, TalkersRequest{From: q.From, To: q.To, Filters: q.Filters, Dim: q.Dim, By: q.By, Limit: q.Limit})
@@ -83,6 +88,9 @@ func (e *Engine) Protocols(ctx context.Context, q ProtocolsQuery) (*Aggregation,
 			return &Aggregation{Protocols: rows, Executed: req}, nil
 		}
 	}
+	if agg, err := e.plannedTotals(ctx, q.From, q.To, q.Filters, "", MetricBytes, 1000); agg != nil || err != nil {
+		return agg, err
+	}
 	if pa, ok := e.src.(ProtocolsAggregator); ok {
 		agg, err := pa.Protocols(ctx, ProtocolsRequest{From: q.From, To: q.To, Filters: q.Filters})
 		if err != nil {
@@ -95,6 +103,28 @@ func (e *Engine) Protocols(ctx context.Context, q ProtocolsQuery) (*Aggregation,
 		return nil, err
 	}
 	return &Aggregation{Protocols: ProtocolsFromRecords(set.Records), Executed: strings.Join(set.Requests, "\n"), ComputedBecause: reason, Set: set}, nil
+}
+
+// CheckMetric refuses a metric the source's records do not carry, naming the query field; an
+// empty metric (the query's default) passes.
+func (e *Engine) CheckMetric(field, metric string) error {
+	if metric == "" {
+		return nil
+	}
+	return e.needMetric(field, metric)
+}
+
+// DropMissingMetrics removes from an aggregation frame the value columns of metrics the
+// source's records do not carry, so that a table does not show zeros nobody measured.
+func (e *Engine) DropMissingMetrics(frame *data.Frame) {
+	kept := frame.Fields[:0]
+	for _, f := range frame.Fields {
+		if (f.Name == MetricBytes || f.Name == MetricPackets || f.Name == MetricFlows) && !slices.Contains(e.Metrics(), f.Name) {
+			continue
+		}
+		kept = append(kept, f)
+	}
+	frame.Fields = kept
 }
 
 func (e *Engine) noServerAggregation() string {
@@ -134,6 +164,9 @@ func (e *Engine) recordsFrom() string {
 // AddNotices says on a frame that an aggregation was computed from records, and warns when
 // the row cap left it partial.
 func (e *Engine) AddNotices(a *Aggregation, frame *data.Frame, from, to time.Time, consequence string) {
+	if a.Approximate != "" {
+		AddNotice(frame, data.NoticeSeverityWarning, a.Approximate)
+	}
 	if a.ComputedBecause == "" {
 		return
 	}

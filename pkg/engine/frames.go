@@ -120,7 +120,19 @@ func SeriesFrames(res SeriesResult, metric, unit, executed string) data.Frames {
 	for _, s := range res.Series {
 		timeField := data.NewField("time", nil, times)
 		timeField.Config = &data.FieldConfig{Interval: widthMs}
-		value := data.NewField(metric, s.Labels, s.Values)
+		var value *data.Field
+		if res.Unread != nil {
+			// Unread buckets are null: no data, never a 0 that looks like an outage.
+			vals := make([]*float64, len(s.Values))
+			for b := range vals {
+				if !res.Unread[b] {
+					vals[b] = &s.Values[b]
+				}
+			}
+			value = data.NewField(metric, s.Labels, vals)
+		} else {
+			value = data.NewField(metric, s.Labels, s.Values)
+		}
 		value.Config = &data.FieldConfig{Unit: seriesUnit(metric, unit), Interval: widthMs}
 		if s.Display != "" {
 			value.Config.DisplayNameFromDS = s.Display

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"github.com/flowlens/flows-datasource/pkg/engine/lookback"
 	"slices"
 	"strings"
 	"sync"
@@ -16,6 +17,8 @@ type Engine struct {
 	caps Capabilities
 	// rowCap bounds the records held for one query; pageSize is the page a read asks for.
 	rowCap, pageSize int
+	// planner answers from look-back differences (UsePlanner); nil without.
+	planner *lookback.Planner
 }
 
 // New returns the engine for a source with the data source's common settings.

@@ -69,6 +69,10 @@ type SeriesResult struct {
 	Series  []Series
 	// WidenedFrom is the width asked for when it had to be widened, else 0.
 	WidenedFrom time.Duration
+	// Unread marks buckets that were not read (drawn as no data, never 0); nil when all were.
+	Unread []bool
+	// Partial says what was covered and why not the rest, when some buckets are unread.
+	Partial string
 }
 
 // SeriesAnswer is a series result with how it was obtained.
@@ -100,6 +104,9 @@ func (e *Engine) Series(ctx context.Context, spec SeriesSpec, f Filters) (*Serie
 		if d.Key == spec.GroupBy {
 			spec.dimLabel = d.Label
 		}
+	}
+	if ans, err := e.plannedSeries(ctx, spec, f); ans != nil || err != nil {
+		return ans, err
 	}
 	if sa, ok := e.src.(SeriesAggregator); ok {
 		res, reqs, err := sa.Series(ctx, spec, f)

@@ -80,27 +80,50 @@ func fieldErr(field, value, format string, a ...any) *QueryError {
 	return &QueryError{Field: field, Value: value, Msg: fmt.Sprintf(format, a...)}
 }
 
-// queryJSON is the saved JSON. Scalars that template variables may fill arrive as numbers or
-// strings; filters as a value or a list.
-type queryJSON struct {
-	QueryType string    `json:"queryType"`
-	SrcIP     flexList  `json:"srcIp"`
-	DstIP     flexList  `json:"dstIp"`
-	Exporter  flexList  `json:"exporter"`
-	Port      flexList  `json:"port"`
-	Protocol  flexList  `json:"protocol"`
-	Format    string    `json:"format"`
-	Sort      string    `json:"sort"`
-	Order     string    `json:"order"`
-	Limit     flexValue `json:"limit"`
-	Metric    string    `json:"metric"`
-	Unit      string    `json:"unit"`
-	GroupBy   string    `json:"groupBy"`
-	TopN      flexValue `json:"topN"`
-	Other     *bool     `json:"other"`
-	Dim       string    `json:"dim"`
-	By        string    `json:"by"`
-	Variable  string    `json:"variable"`
+// SavedQuery is a query as dashboards and alert rules save it (docs/query-model.md). Scalars
+// that template variables may fill arrive as numbers or strings; filters as a value or a list.
+// The comments of its fields are the descriptions in the published JSON schema (dist/schema/,
+// built by pkg/models/schema_test.go).
+type SavedQuery struct {
+	// Version of the query model the query was saved in (currently 1). Queries saved before the
+	// model was versioned have none; the editor and the backend migrate older queries first.
+	Version int `json:"version,omitempty"`
+	// Query type: flows, topTalkers, protocols or variableValues (default topTalkers).
+	QueryType string `json:"queryType,omitempty"`
+	// Source IP filter: an IP address, or a list of them (one request per value, merged).
+	SrcIP flexList `json:"srcIp,omitempty"`
+	// Destination IP filter: an IP address, or a list of them.
+	DstIP flexList `json:"dstIp,omitempty"`
+	// Exporter filter: the IP address of the device that exported the flow, or a list.
+	Exporter flexList `json:"exporter,omitempty"`
+	// Port filter (either side): 0 to 65535, or a list.
+	Port flexList `json:"port,omitempty"`
+	// Protocol filter: an IANA number (6) or name (tcp, udp, icmp, ...), or a list.
+	Protocol flexList `json:"protocol,omitempty"`
+	// flows: table or timeseries; topTalkers by pair: table or nodegraph (default table).
+	Format string `json:"format,omitempty"`
+	// flows table: the sort column (default timestamp).
+	Sort string `json:"sort,omitempty"`
+	// flows table: sort order (default desc).
+	Order string `json:"order,omitempty"`
+	// Rows wanted, at least 1: flows table (default 100), topTalkers (20), variableValues (100).
+	Limit flexValue `json:"limit,omitempty"`
+	// flows timeseries: what is counted (default bytes).
+	Metric string `json:"metric,omitempty"`
+	// flows timeseries: rate (per second) or total (per bucket) (default rate).
+	Unit string `json:"unit,omitempty"`
+	// flows timeseries: one series per value of this dimension (default none).
+	GroupBy string `json:"groupBy,omitempty"`
+	// flows timeseries: series kept, at least 1 (default 10).
+	TopN flexValue `json:"topN,omitempty"`
+	// flows timeseries: add an "Other" series holding the rest (default true).
+	Other *bool `json:"other,omitempty"`
+	// topTalkers: rank sources, destinations or pairs (default src).
+	Dim string `json:"dim,omitempty"`
+	// topTalkers and protocols: rank by bytes or packets (default bytes).
+	By string `json:"by,omitempty"`
+	// variableValues: which values the variable lists (default srcIp).
+	Variable string `json:"variable,omitempty"`
 }
 
 // flexValue is a JSON number, string or null, kept as text.
@@ -173,9 +196,22 @@ func checkInterpolated(field, value string) error {
 	return nil
 }
 
-// ParseQuery reads a DataQuery into a Query, fills defaults and validates every field.
+// ParseQuery reads a DataQuery into a Query: it migrates the JSON to the current version of the
+// model, fills defaults and validates every field.
 func ParseQuery(dq backend.DataQuery) (Query, error) {
-	var raw queryJSON
+	if len(dq.JSON) > 0 {
+		migrated, err := MigrateQuery(dq.JSON)
+		if err != nil {
+			return Query{}, err
+		}
+		dq.JSON = migrated
+	}
+	return parseCurrent(dq)
+}
+
+// parseCurrent reads a query saved in the current version of the model.
+func parseCurrent(dq backend.DataQuery) (Query, error) {
+	var raw SavedQuery
 	if len(dq.JSON) > 0 {
 		if err := json.Unmarshal(dq.JSON, &raw); err != nil {
 			return Query{}, fieldErr("query", "", "is not valid JSON: %v", err)
@@ -194,7 +230,23 @@ func ParseQuery(dq backend.DataQuery) (Query, error) {
 	return q, nil
 }
 
-func oneOf(field, value, def string, allowed ...string) (string, error) {
+// choices are the values each enumerated field accepts; the published JSON schema lists the same
+// (pkg/models/schema_test.go reads this table).
+var choices = map[string][]string{
+	"format":   {"table", "timeseries", "nodegraph"},
+	"sort":     {"timestamp", "bytes", "packets"},
+	"order":    {"asc", "desc"},
+	"metric":   {"bytes", "packets", "flows"},
+	"unit":     {"rate", "total"},
+	"groupBy":  {"none", "protocol", "src", "dst", "pair", "dstPort", "exporter"},
+	"dim":      {"src", "dst", "pair"},
+	"by":       {"bytes", "packets"},
+	"variable": {"srcIp", "dstIp", "exporter", "protocol", "port"},
+}
+
+// oneOf returns value if choices[field] holds it, def if it is empty.
+func oneOf(field, value, def string) (string, error) {
+	allowed := choices[field]
 	if value == "" {
 		return def, nil
 	}
@@ -224,7 +276,7 @@ func wholeNumber(field string, v flexValue, def, lo, hi int) (int, error) {
 	return n, nil
 }
 
-func (q *Query) fill(raw queryJSON) error {
+func (q *Query) fill(raw SavedQuery) error {
 	var err error
 	switch q.QueryType {
 	case QueryTypeFlows, QueryTypeTopTalkers, QueryTypeProtocols, QueryTypeVariableValues:
@@ -234,31 +286,31 @@ func (q *Query) fill(raw queryJSON) error {
 	if q.Filters, err = parseFilters(raw); err != nil {
 		return err
 	}
-	if q.Format, err = oneOf("format", raw.Format, "table", "table", "timeseries", "nodegraph"); err != nil {
+	if q.Format, err = oneOf("format", raw.Format, "table"); err != nil {
 		return err
 	}
-	if q.Sort, err = oneOf("sort", raw.Sort, "timestamp", "timestamp", "bytes", "packets"); err != nil {
+	if q.Sort, err = oneOf("sort", raw.Sort, "timestamp"); err != nil {
 		return err
 	}
-	if q.Order, err = oneOf("order", raw.Order, "desc", "asc", "desc"); err != nil {
+	if q.Order, err = oneOf("order", raw.Order, "desc"); err != nil {
 		return err
 	}
-	if q.Metric, err = oneOf("metric", raw.Metric, "bytes", "bytes", "packets", "flows"); err != nil {
+	if q.Metric, err = oneOf("metric", raw.Metric, "bytes"); err != nil {
 		return err
 	}
-	if q.Unit, err = oneOf("unit", raw.Unit, "rate", "rate", "total"); err != nil {
+	if q.Unit, err = oneOf("unit", raw.Unit, "rate"); err != nil {
 		return err
 	}
-	if q.GroupBy, err = oneOf("groupBy", raw.GroupBy, "none", "none", "protocol", "src", "dst", "pair", "dstPort", "exporter"); err != nil {
+	if q.GroupBy, err = oneOf("groupBy", raw.GroupBy, "none"); err != nil {
 		return err
 	}
-	if q.Dim, err = oneOf("dim", raw.Dim, "src", "src", "dst", "pair"); err != nil {
+	if q.Dim, err = oneOf("dim", raw.Dim, "src"); err != nil {
 		return err
 	}
-	if q.By, err = oneOf("by", raw.By, "bytes", "bytes", "packets"); err != nil {
+	if q.By, err = oneOf("by", raw.By, "bytes"); err != nil {
 		return err
 	}
-	if q.Variable, err = oneOf("variable", raw.Variable, "srcIp", "srcIp", "dstIp", "exporter", "protocol", "port"); err != nil {
+	if q.Variable, err = oneOf("variable", raw.Variable, "srcIp"); err != nil {
 		return err
 	}
 	defLimit := 100
@@ -332,7 +384,7 @@ func appendUnique[T comparable](list []T, v T) []T {
 	return append(list, v)
 }
 
-func parseFilters(raw queryJSON) (Filters, error) {
+func parseFilters(raw SavedQuery) (Filters, error) {
 	var f Filters
 	var err error
 	if f.SrcIP, err = parseIPs("srcIp", raw.SrcIP); err != nil {

@@ -91,6 +91,7 @@ func newDatasource(ctx context.Context, s backend.DataSourceInstanceSettings, so
 			ds.settingsErr = err
 		} else {
 			ds.engine = engine.New(src, common)
+			ds.engine.UsePlanner(func() time.Time { return ds.now() }, 0)
 		}
 	}
 	ds.handler = ds.newMux()

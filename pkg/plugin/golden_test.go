@@ -1,7 +1,10 @@
 package plugin
 
 import (
+	"encoding/json"
 	"flag"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -21,33 +24,37 @@ func TestGoldenFrames(t *testing.T) {
 	ds := e.datasource(t, nil)
 	tenMinutes := backend.TimeRange{From: testNow.Add(-10 * time.Minute), To: testNow}
 	past := backend.TimeRange{From: testNow.Add(-70 * time.Minute), To: testNow.Add(-60 * time.Minute)}
-	cases := []struct {
-		name  string
-		tr    backend.TimeRange
-		query string
-		alert bool
-	}{
-		{"top_talkers_pair", tenMinutes, `{"queryType":"topTalkers","dim":"pair","limit":5}`, false},
-		{"top_talkers_src_alert", tenMinutes, `{"queryType":"topTalkers","dim":"src","limit":5}`, true},
-		{"top_talkers_dst_computed", past, `{"queryType":"topTalkers","dim":"dst","by":"packets","limit":5,"protocol":"udp"}`, false},
-		{"top_pairs_nodegraph", tenMinutes, `{"queryType":"topTalkers","dim":"pair","limit":4,"format":"nodegraph"}`, false},
-		{"protocols", tenMinutes, `{"queryType":"protocols"}`, false},
-		{"flows_table", tenMinutes, `{"queryType":"flows","sort":"bytes","limit":4}`, false},
-		{"traffic_by_protocol", tenMinutes, `{"queryType":"flows","format":"timeseries","groupBy":"protocol","topN":2}`, false},
-		{"traffic_by_pair_packets_total", tenMinutes, `{"queryType":"flows","format":"timeseries","metric":"packets","unit":"total","groupBy":"pair","topN":2,"other":false}`, false},
-		{"variable_exporters", tenMinutes, `{"queryType":"variableValues","variable":"exporter"}`, false},
+	ranges := map[string]backend.TimeRange{"last10m": tenMinutes, "hourAgo": past}
+	// The queries are in testdata so that pkg/models can check that each validates against the
+	// published schema and migrates unchanged.
+	var cases []struct {
+		Name  string          `json:"name"`
+		Range string          `json:"range"`
+		Query json.RawMessage `json:"query"`
+		Alert bool            `json:"alert"`
+	}
+	raw, err := os.ReadFile(filepath.Join("testdata", "golden_queries.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &cases); err != nil || len(cases) == 0 {
+		t.Fatalf("testdata/golden_queries.json: %d cases, %v", len(cases), err)
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
+		t.Run(c.Name, func(t *testing.T) {
+			tr, ok := ranges[c.Range]
+			if !ok {
+				t.Fatalf("range %q is not one of %v", c.Range, ranges)
+			}
 			var headers map[string]string
-			if c.alert {
+			if c.Alert {
 				headers = map[string]string{backend.FromAlertHeaderName: "true"}
 			}
-			resp := query(t, ds, c.tr, headers, c.query)["A"]
+			resp := query(t, ds, tr, headers, string(c.Query))["A"]
 			if resp.Error != nil {
 				t.Fatal(resp.Error)
 			}
-			experimental.CheckGoldenJSONResponse(t, "testdata", c.name, &resp, *updateGolden)
+			experimental.CheckGoldenJSONResponse(t, "testdata", c.Name, &resp, *updateGolden)
 		})
 	}
 }

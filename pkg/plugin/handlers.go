@@ -26,6 +26,7 @@ func (d *Datasource) topTalkersHandler(ctx context.Context, r request) (data.Fra
 		return frames, nil
 	}
 	frame := engine.TalkersFrame(agg.Talkers, q.Dim, q.By, r.fromAlert, agg.Executed)
+	d.engine.DropMissingMetrics(frame)
 	d.addDrillDownLinks(frame)
 	d.engine.AddNotices(agg, frame, r.timeRange.From, r.timeRange.To, "the top talkers cover only the records read")
 	return data.Frames{frame}, nil
@@ -34,11 +35,15 @@ func (d *Datasource) topTalkersHandler(ctx context.Context, r request) (data.Fra
 // protocolsHandler answers queryType protocols.
 func (d *Datasource) protocolsHandler(ctx context.Context, r request) (data.Frames, error) {
 	q := r.query
+	if err := d.engine.CheckMetric("by", q.By); err != nil {
+		return nil, err
+	}
 	agg, err := d.engine.Protocols(ctx, engine.ProtocolsQuery{From: r.timeRange.From, To: r.timeRange.To, Now: r.now, Filters: filters(q.Filters)})
 	if err != nil {
 		return nil, err
 	}
 	frame := engine.ProtocolsFrame(agg.Protocols, q.By, r.fromAlert, agg.Executed)
+	d.engine.DropMissingMetrics(frame)
 	d.engine.AddNotices(agg, frame, r.timeRange.From, r.timeRange.To, "the protocol totals cover only the records read")
 	return data.Frames{frame}, nil
 }

@@ -23,6 +23,10 @@ func (d *Datasource) trafficHandler(ctx context.Context, r request) (data.Frames
 		return nil, err
 	}
 	res := ans.Result
+	if res.Partial != "" && r.fromAlert {
+		// An alert must never evaluate a partial series: unread time is not zero traffic.
+		return nil, &engine.QueryError{Field: "timeRange", Msg: "the answer " + res.Partial + ", and an alert rule needs every bucket"}
+	}
 	frames := engine.SeriesFrames(res, q.Metric, q.Unit, ans.Executed)
 	for _, f := range frames {
 		d.addSeriesLinks(f)
@@ -32,6 +36,9 @@ func (d *Datasource) trafficHandler(ctx context.Context, r request) (data.Frames
 		engine.AddNotice(first, data.NoticeSeverityInfo, fmt.Sprintf(
 			"Buckets widened from %s to %s: %d series × the range at %s would exceed %d points.",
 			engine.FormatWidth(res.WidenedFrom), engine.FormatWidth(res.Width), len(res.Series), engine.FormatWidth(res.WidenedFrom), engine.MaxSeriesPoints))
+	}
+	if res.Partial != "" {
+		engine.AddNotice(first, data.NoticeSeverityWarning, "Partial: the series "+res.Partial+". Unread buckets are empty, not zero.")
 	}
 	if ans.Set != nil && ans.Set.Capped {
 		engine.AddNotice(first, data.NoticeSeverityWarning, engine.CappedNotice(ans.Set, "the series are partial: they count only the records read"))

@@ -368,7 +368,9 @@ func TestSeriesOrderFollowsLabelsNotRank(t *testing.T) {
 }
 
 // A 30-day range at a 60 s interval would be 43,200 buckets per series: the buckets widen
-// until series × buckets fits the cap, and a notice says so.
+// until series × buckets fits the cap, and a notice says so. The range holds more records than
+// the row cap, so the look-back planner answers: exactly for the day the simulator holds, and
+// the days before its retention are unread (null, not 0), which a warning says.
 func TestLongRangeIsCoarsenedBelowCap(t *testing.T) {
 	e := newEnv(t, simulator.Config{})
 	ds := e.datasource(t, map[string]any{"rowCap": 3000})
@@ -380,14 +382,33 @@ func TestLongRangeIsCoarsenedBelowCap(t *testing.T) {
 			points += f.Rows()
 		}
 		width := time.Duration(frames[0].Meta.Custom.(map[string]any)["bucketWidthSeconds"].(int)) * time.Second
-		// The width chosen is the narrowest nice width that fits.
-		narrower := engine.NiceWidths[slices.Index(engine.NiceWidths, width)-1]
-		if points > engine.MaxSeriesPoints || len(frames)*int(tr.To.Sub(tr.From)/narrower) <= engine.MaxSeriesPoints {
+		if points > engine.MaxSeriesPoints || width <= time.Minute {
 			t.Fatalf("%s: %d points at %v for cap %d", groupBy, points, width, engine.MaxSeriesPoints)
 		}
 		ns := notices(frames[0])
-		if len(ns) != 2 || !strings.HasPrefix(ns[0], "Buckets widened from 1m to "+engine.FormatWidth(width)+":") || !strings.Contains(ns[1], "the series are partial") {
+		if len(ns) != 2 || !strings.HasPrefix(ns[0], "Buckets widened from 1m to "+engine.FormatWidth(width)+":") || !strings.Contains(ns[1], "retention") {
 			t.Fatalf("%s: notices %q", groupBy, ns)
+		}
+		// Before the retention: null; inside it: numbers.
+		vals := frames[0].Fields[1]
+		oldest := testNow.Add(-24 * time.Hour)
+		nulls, numbers := 0, 0
+		for i := range vals.Len() {
+			v, read := vals.ConcreteAt(i)
+			at := frames[0].Fields[0].At(i).(time.Time)
+			switch {
+			case !read && at.Before(oldest):
+				nulls++ // before the retention, or partly: a partial bucket is not drawn low
+			case !read:
+				t.Fatalf("%s: bucket %v inside the retention is null", groupBy, at)
+			case at.Add(width).Before(oldest):
+				t.Fatalf("%s: bucket %v before the retention reads %v", groupBy, at, v)
+			default:
+				numbers++
+			}
+		}
+		if nulls == 0 || numbers == 0 {
+			t.Fatalf("%s: %d null and %d read buckets", groupBy, nulls, numbers)
 		}
 	}
 }

@@ -47,7 +47,7 @@ func CFWFlowLogsPath(projectID string) string { return "/v1/" + projectID + CFWP
 type CFWFlowLog struct {
 	Bytes           float64 `json:"bytes"`
 	Direction       string  `json:"direction"`
-	LogType         string  `json:"log_type"`
+	LogType         string  `json:"-"` // a filter only: records do not carry it
 	Packets         int64   `json:"packets"`
 	StartTime       int64   `json:"start_time"`
 	EndTime         int64   `json:"end_time"`

@@ -5,13 +5,19 @@ package sources
 
 import (
 	"github.com/flowlens/flows-datasource/pkg/engine"
+	"github.com/flowlens/flows-datasource/pkg/sources/calico"
 	"github.com/flowlens/flows-datasource/pkg/sources/flowsapi"
+	"github.com/flowlens/flows-datasource/pkg/sources/huaweicfw"
+	"github.com/flowlens/flows-datasource/pkg/sources/trustgrid"
 )
 
 // Factories maps jsonData.source to the factory of that source. One line per source, sorted.
 func Factories() map[string]engine.Factory {
 	return map[string]engine.Factory{
-		flowsapi.Type: flowsapi.NewSource,
+		calico.Type:    calico.NewSource,
+		flowsapi.Type:  flowsapi.NewSource,
+		huaweicfw.Type: huaweicfw.NewSource,
+		trustgrid.Type: trustgrid.NewSource,
 	}
 }
 

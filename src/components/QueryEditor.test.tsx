@@ -85,6 +85,7 @@ describe('QueryEditor: query types', () => {
 
     expect(onChange).toHaveBeenCalledTimes(1);
     expect(last()).toEqual({
+      version: 1,
       refId: 'A',
       queryType: 'protocols',
       dim: 'dst',
@@ -118,6 +119,7 @@ describe('QueryEditor: query types', () => {
     await userEvent.click(screen.getByRole('switch', { name: 'Other' }));
 
     expect(last()).toEqual({
+      version: 1,
       refId: 'A',
       queryType: 'flows',
       format: 'timeseries',
@@ -148,7 +150,7 @@ describe('QueryEditor: query types', () => {
     expect(onChange).toHaveBeenCalledTimes(calls);
     await userEvent.tab();
 
-    expect(last()).toEqual({ refId: 'A', queryType: 'topTalkers', dim: 'pair', by: 'packets', limit: 50 });
+    expect(last()).toEqual({ refId: 'A', queryType: 'topTalkers', dim: 'pair', by: 'packets', limit: 50, version: 1 });
     expect(onRunQuery).toHaveBeenCalledTimes(4);
   });
 
@@ -203,6 +205,7 @@ describe('QueryEditor: filters', () => {
     await userEvent.tab();
 
     expect(last()).toEqual({
+      version: 1,
       refId: 'A',
       queryType: 'topTalkers',
       dim: 'src',
@@ -249,7 +252,7 @@ describe('QueryEditor: filters', () => {
 
     await pick('Protocol', 'UDP');
 
-    expect(last()).toEqual({ refId: 'A', queryType: 'protocols', protocol: 'udp' });
+    expect(last()).toEqual({ refId: 'A', queryType: 'protocols', protocol: 'udp', version: 1 });
     expect(onRunQuery).toHaveBeenCalledTimes(1);
   });
 
@@ -328,7 +331,7 @@ describe('QueryEditor: saved queries', () => {
 
     await userEvent.click(screen.getByRole('radio', { name: 'Destination' }));
 
-    expect(last()).toEqual({ refId: 'A', queryType: 'topTalkers', dim: 'dst', by: 'bytes', limit: 20 });
+    expect(last()).toEqual({ refId: 'A', queryType: 'topTalkers', dim: 'dst', by: 'bytes', limit: 20, version: 1 });
     expect(onRunQuery).toHaveBeenCalledTimes(1);
   });
 
@@ -417,7 +420,7 @@ describe('QueryEditor: requests', () => {
       'preview',
       {
         // the interpolated query
-        query: { refId: 'A', queryType: 'topTalkers', srcIp: ['10.0.0.5', '10.0.0.6'] },
+        query: { refId: 'A', queryType: 'topTalkers', srcIp: ['10.0.0.5', '10.0.0.6'], version: 1 },
         from: 1_700_000_000_000,
         to: 1_700_003_600_000,
         intervalMs: 300_000,
@@ -528,5 +531,29 @@ describe('QueryEditor: what the source can do', () => {
     expect(await screen.findByRole('radio', { name: 'Protocols' })).toBeInTheDocument();
     expect(screen.getByRole('radio', { name: 'Packets' })).toBeInTheDocument();
     expect(screen.getByRole('textbox', { name: 'Exporter' })).toBeInTheDocument();
+  });
+});
+
+describe('QueryEditor: saved query versions', () => {
+  it('saves a query from before versioning in the current version, keeping every field', async () => {
+    const saved = {
+      refId: 'A',
+      queryType: 'topTalkers',
+      dim: 'src',
+      by: 'bytes',
+      limit: 20,
+      srcIp: '$ip',
+      future: 'kept',
+    } as FlowsQuery;
+    const { last } = renderEditor(saved);
+    await userEvent.click(screen.getByRole('radio', { name: 'Destination' }));
+    expect(last()).toEqual({ ...saved, dim: 'dst', version: 1 });
+  });
+
+  it('warns about a query saved by a newer plugin instead of reading it as this version', async () => {
+    renderEditor({ refId: 'A', queryType: 'protocols', version: 7 } as FlowsQuery);
+    expect(
+      screen.getByText(/saved in query model version 7, which this plugin \(version 1\) does not read/)
+    ).toBeInTheDocument();
   });
 });

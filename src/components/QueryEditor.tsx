@@ -13,6 +13,7 @@ import {
 
 import { offers, SourceCapabilities, useCapabilities } from '../capabilities';
 import { DataSource } from '../datasource';
+import { isMigratable, migrateQuery, QUERY_MODEL_VERSION } from '../migrations';
 import {
   DEFAULTS_BY_KIND,
   editorKind,
@@ -177,8 +178,10 @@ function groupByOptions(
   return base;
 }
 
-export function QueryEditor({ query, onChange, onRunQuery, app, datasource, range, data }: Props) {
+export function QueryEditor({ query: saved, onChange, onRunQuery, app, datasource, range, data }: Props) {
   const caps = useCapabilities(datasource);
+  // saved queries of older model versions are edited (and saved again) in the current one
+  const query = migrateQuery(saved);
   const kind = editorKind(query);
   // shown with the defaults of its kind; saved with them on the first change
   const shown = withDefaults(query);
@@ -241,6 +244,12 @@ export function QueryEditor({ query, onChange, onRunQuery, app, datasource, rang
       {caps && !sourceAnswers(caps, kind) && (
         <Text color="warning">
           {`The ${caps.name} source cannot answer this query type: choose one of the types offered.`}
+        </Text>
+      )}
+
+      {!isMigratable(saved) && (
+        <Text color="warning">
+          {`This query was saved in query model version ${String(saved.version)}, which this plugin (version ${QUERY_MODEL_VERSION}) does not read: update the plugin, or change the query here to save it in version ${QUERY_MODEL_VERSION}.`}
         </Text>
       )}
 

@@ -46,7 +46,14 @@ describe('VariableQueryEditor', () => {
     await userEvent.type(screen.getByRole('textbox', { name: 'Source IP' }), '$src');
     await userEvent.tab();
 
-    expect(last()).toEqual({ refId: 'V', queryType: 'variableValues', variable: 'dstIp', limit: 50, srcIp: '$src' });
+    expect(last()).toEqual({
+      refId: 'V',
+      queryType: 'variableValues',
+      variable: 'dstIp',
+      limit: 50,
+      srcIp: '$src',
+      version: 1,
+    });
     expect(onRunQuery).toHaveBeenCalledTimes(3);
   });
 

@@ -4,6 +4,7 @@ import { InlineField, InlineFieldRow, RadioButtonGroup, Stack } from '@grafana/u
 
 import { offers, useCapabilities } from '../capabilities';
 import type { DataSource } from '../datasource';
+import { migrateQuery } from '../migrations';
 import { DEFAULT_VARIABLE_QUERY, FlowsDataSourceOptions, FlowsQuery, VariableKind, withDefaults } from '../types';
 import { isValidQuery, validateQuery } from '../validation';
 import { BlurInput } from './BlurInput';
@@ -29,12 +30,14 @@ export function VariableQueryEditor({ query, onChange, onRunQuery, datasource }:
   const caps = useCapabilities(datasource);
   // a variable saved by something else may hold a bare string: start from the defaults then
   const saved: Partial<FlowsQuery> = query && typeof query === 'object' ? query : {};
-  const base: FlowsQuery = withDefaults({
-    ...DEFAULT_VARIABLE_QUERY,
-    ...saved,
-    refId: saved.refId || 'variable',
-    queryType: 'variableValues',
-  });
+  const base: FlowsQuery = withDefaults(
+    migrateQuery({
+      ...DEFAULT_VARIABLE_QUERY,
+      ...saved,
+      refId: saved.refId || 'variable',
+      queryType: 'variableValues',
+    })
+  );
   const errors = validateQuery(base);
 
   const update = (changes: Partial<FlowsQuery>) => {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -58,24 +59,44 @@ func TestOffset(t *testing.T) {
 
 // sim is a simulator with a settable caller clock and a clock offset.
 type sim struct {
-	t    *testing.T
+	mu   sync.Mutex // the plan calls concurrently: one request at a time
+	cmu  sync.Mutex // guards now
+	t    testing.TB
 	srv  *simulator.Server
 	now  time.Time // the caller's clock
 	cfg  simulator.Config
 	last ClockSample
+	// onCall runs after each request, under mu.
+	onCall func()
 }
 
-func newSim(t *testing.T, cfg simulator.Config, now time.Time) *sim {
+func newSim(t testing.TB, cfg simulator.Config, now time.Time) *sim {
 	s := &sim{t: t, now: now}
-	cfg.Now = func() time.Time { return s.now }
+	cfg.Now = s.clock
 	cfg.Log = io.Discard
 	s.cfg = cfg
 	s.srv = simulator.New(cfg)
 	return s
 }
 
+// clock is the caller's clock.
+func (s *sim) clock() time.Time {
+	s.cmu.Lock()
+	defer s.cmu.Unlock()
+	return s.now
+}
+
+// advance moves the caller's clock on.
+func (s *sim) advance(d time.Duration) {
+	s.cmu.Lock()
+	defer s.cmu.Unlock()
+	s.now = s.now.Add(d)
+}
+
 func (s *sim) get(path string, out any) {
 	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	req := httptest.NewRequest(http.MethodGet, path, nil)
 	req.Header.Set("Authorization", "Bearer "+simulator.DefaultToken)
 	rec := httptest.NewRecorder()
@@ -84,7 +105,11 @@ func (s *sim) get(path string, out any) {
 		s.t.Fatalf("%s: %d %s", path, rec.Code, rec.Body)
 	}
 	date, _ := http.ParseTime(rec.Header().Get("Date"))
-	s.last = ClockSample{Sent: s.now, Received: s.now, Date: date}
+	now := s.clock()
+	s.last = ClockSample{Sent: now, Received: now, Date: date}
+	if s.onCall != nil {
+		s.onCall()
+	}
 	if err := json.Unmarshal(rec.Body.Bytes(), out); err != nil {
 		s.t.Fatal(err)
 	}

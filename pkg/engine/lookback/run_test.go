@@ -22,17 +22,23 @@ type simCaller struct {
 	tickEvery int
 }
 
+// after counts a call; it runs under the simulator's lock (see sim.onCall).
 func (c *simCaller) after() {
 	c.calls++
 	if c.calls == c.tick || (c.tickEvery > 0 && c.calls > c.tick && (c.calls-c.tick)%c.tickEvery == 0) {
-		c.s.now = c.s.now.Add(time.Minute)
+		c.s.advance(time.Minute)
 	}
+}
+
+func newCaller(s *sim, tick, every int) *simCaller {
+	c := &simCaller{s: s, tick: tick, tickEvery: every}
+	s.onCall = c.after
+	return c
 }
 
 func (c *simCaller) Protocols(_ context.Context, secs int64) ([]Row, error) {
 	var rows []simulator.ProtocolStat
 	c.s.get(fmt.Sprintf("%s?window_secs=%d", simulator.PathProtocols, secs), &rows)
-	c.after()
 	out := make([]Row, len(rows))
 	for i, r := range rows {
 		out[i] = Row{Key: r.Protocol, Bytes: r.Bytes, Packets: r.Packets, Flows: r.FlowCount}
@@ -43,7 +49,6 @@ func (c *simCaller) Protocols(_ context.Context, secs int64) ([]Row, error) {
 func (c *simCaller) Talkers(_ context.Context, secs int64, dim, by string, limit int) ([]Row, error) {
 	var rows []simulator.TopTalker
 	c.s.get(fmt.Sprintf("%s?window_secs=%d&dim=%s&by=%s&limit=%d", simulator.PathTopTalkers, secs, dim, by, limit), &rows)
-	c.after()
 	out := make([]Row, len(rows))
 	for i, r := range rows {
 		out[i] = Row{Key: r.Key, Bytes: r.Bytes, Packets: r.Packets, Flows: r.FlowCount}
@@ -58,9 +63,9 @@ func TestWindowIndexedDuringPlan(t *testing.T) {
 	from, to := local.Add(-2*time.Hour), local.Add(-20*time.Minute)
 	tr := simulator.NewTraffic(1, 100, nil)
 	s := newSim(t, simulator.Config{FlowsPerMinute: 100, History: 3 * time.Hour}, local)
-	c := &simCaller{s: s, tick: 5} // the clock moves after the 5th call
+	c := newCaller(s, 5, 0) // the clock moves after the 5th call
 	ends, _ := Boundaries(from.UnixMilli(), to.UnixMilli(), 10*time.Minute)
-	now := func() int64 { return s.now.UnixMilli() }
+	now := func() int64 { return s.clock().UnixMilli() }
 	points, requests, err := Run(context.Background(), c, now, ends, Ask{Dim: "src", By: "bytes", Limit: 1000}, 1, 3)
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +92,7 @@ func TestWindowIndexedDuringPlan(t *testing.T) {
 	// Without the repeat the same plan is wrong: the pitfall is real.
 	var wrong int
 	s.now = local
-	c3 := &simCaller{s: s, tick: 5}
+	c3 := newCaller(s, 5, 0)
 	var once []Point
 	var n atomicCounter
 	once, err = runOnce(context.Background(), c3, now, ends, Ask{Dim: "src", By: "bytes", Limit: 1000}, 1, &n.v)
@@ -105,7 +110,7 @@ func TestWindowIndexedDuringPlan(t *testing.T) {
 
 	// A source where windows keep arriving: the plan gives up instead of answering wrong.
 	s.now = local
-	moving := &simCaller{s: s, tick: 3, tickEvery: 5}
+	moving := newCaller(s, 3, 5)
 	if _, _, err := Run(context.Background(), moving, now, ends, Ask{}, 1, 3); !errors.Is(err, ErrMoving) {
 		t.Errorf("always moving: err %v, want ErrMoving", err)
 	}

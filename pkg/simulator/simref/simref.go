@@ -217,3 +217,36 @@ func (s *Series) Rate(sum Sum, metric string, bucket int) float64 {
 	}
 	return v / (float64(s.Windows[bucket]) * simulator.WindowSize.Seconds())
 }
+
+// TotalsBy sums every record of [from, to] by several keys in one pass over the records.
+func TotalsBy(t *simulator.Traffic, from, to time.Time, keys ...Key) []map[string]Sum {
+	parts := scan(t, windows(from, to), func() []map[string]*Sum {
+		m := make([]map[string]*Sum, len(keys))
+		for i := range m {
+			m[i] = map[string]*Sum{}
+		}
+		return m
+	}, func(ms []map[string]*Sum, r *simulator.Record) {
+		for i, key := range keys {
+			k := key(r)
+			s := ms[i][k]
+			if s == nil {
+				s = &Sum{}
+				ms[i][k] = s
+			}
+			s.add(r)
+		}
+	})
+	out := make([]map[string]Sum, len(keys))
+	for i := range out {
+		out[i] = map[string]Sum{}
+		for _, p := range parts {
+			for k, s := range p[i] {
+				o := out[i][k]
+				o.merge(*s)
+				out[i][k] = o
+			}
+		}
+	}
+	return out
+}

@@ -167,6 +167,30 @@ func nonNil[T any](rows []*T) []T {
 	return out
 }
 
+// Edge reads the newest record (order "desc") or the oldest ("asc") with limit=1, and what the
+// answer said of the server's clock: its Date header (zero when absent) and our clock around
+// the request. Never shared or cached: its point is the moment it was answered.
+func (c *Client) Edge(ctx context.Context, order string) (page *FlowPage, date, sent, received time.Time, err error) {
+	v := FlowsParams{Order: order, Limit: 1}.Values()
+	endpoint := c.base + FlowsPath
+	target := endpoint + "?" + v.Encode()
+	q, own := c.queryOf(ctx)
+	if own {
+		defer q.Done()
+	}
+	sent = c.now()
+	res, err := c.get(ctx, q, endpoint, target)
+	received = c.now()
+	if err != nil {
+		return nil, date, sent, received, err
+	}
+	page = &FlowPage{}
+	if err := json.Unmarshal(res.body, page); err != nil {
+		return nil, date, sent, received, &DecodeError{URL: res.url, Err: err, Detail: c.redactor.shown(err.Error()), Snippet: c.redactor.shown(string(res.body))}
+	}
+	return page, res.date, sent, received, nil
+}
+
 // getShared decodes the answer to a GET into out; identical concurrent requests are made once,
 // and answers for closed ranges are reused (see share.go).
 func (c *Client) getShared(ctx context.Context, path string, v url.Values, cacheable bool, out any) error {
@@ -203,6 +227,7 @@ func (c *Client) getShared(ctx context.Context, path string, v url.Values, cache
 type answer struct {
 	body []byte
 	url  string
+	date time.Time // the Date header; zero when absent or unreadable
 }
 
 // get makes a request, waiting and trying again when the server asks to with Retry-After, and
@@ -307,7 +332,8 @@ func (c *Client) getOnce(ctx context.Context, q *Query, endpoint, target string)
 		}
 		return nil, 0, c.classify(shown, err)
 	}
-	return &answer{body: body, url: shown}, 0, nil
+	date, _ := http.ParseTime(resp.Header.Get("Date"))
+	return &answer{body: body, url: shown, date: date}, 0, nil
 }
 
 // shown is an endpoint as messages show it.

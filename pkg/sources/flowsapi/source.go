@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/flowlens/flows-datasource/pkg/engine/lookback"
 	"net/http"
 	"strconv"
 	"strings"
@@ -28,6 +29,7 @@ var (
 	_ engine.Source             = (*Source)(nil)
 	_ engine.LookbackAggregator = (*Source)(nil)
 	_ engine.Counter            = (*Source)(nil)
+	_ engine.ClockSampler       = (*Source)(nil)
 	_ engine.RequestDescriber   = (*Source)(nil)
 )
 
@@ -168,6 +170,32 @@ func (s *Source) LookbackProtocols(ctx context.Context, windowSecs int64) ([]eng
 		out[i] = engine.ProtocolRow{Protocol: p.Protocol, Bytes: p.Bytes, Packets: p.Packets, Flows: p.FlowCount}
 	}
 	return out, RequestString(ProtocolsPath, ProtocolsValues(windowSecs)), nil
+}
+
+// SampleClock implements engine.ClockSampler with /flows?limit=1: the Date header and the
+// newest window.
+func (s *Source) SampleClock(ctx context.Context) (lookback.ClockSample, error) {
+	page, date, sent, received, err := s.client.Edge(ctx, "desc")
+	if err != nil {
+		return lookback.ClockSample{}, downstream(err)
+	}
+	out := lookback.ClockSample{Sent: sent, Received: received, Date: date}
+	if len(page.Flows) > 0 {
+		out.NewestEnd = page.Flows[0].Timestamp
+	}
+	return out, nil
+}
+
+// OldestWindowEnd implements engine.ClockSampler with /flows?order=asc&limit=1.
+func (s *Source) OldestWindowEnd(ctx context.Context) (int64, error) {
+	page, _, _, _, err := s.client.Edge(ctx, "asc")
+	if err != nil {
+		return 0, downstream(err)
+	}
+	if len(page.Flows) == 0 {
+		return 0, nil
+	}
+	return page.Flows[0].Timestamp, nil
 }
 
 // Count implements engine.Counter: /flows with limit=1 reports the total of a range and filter.

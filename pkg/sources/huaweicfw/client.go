@@ -31,6 +31,8 @@ import (
 	cfw "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/cfw/v1"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/cfw/v1/model"
 	cfwregion "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/cfw/v1/region"
+
+	"github.com/flowlens/flows-datasource/pkg/internal/redact"
 )
 
 // MaxPageSize is the API's upper bound on limit.
@@ -66,6 +68,7 @@ type Client struct {
 	creds     Credentials
 	timeout   time.Duration
 	transport http.RoundTripper
+	secret    *redact.Redactor // what the service echoes is shown without the credentials
 }
 
 // New checks cfg and returns a client; it does not contact the service.
@@ -108,7 +111,8 @@ func New(cfg Config) (*Client, error) {
 	if tr == nil {
 		tr = http.DefaultTransport.(*http.Transport).Clone()
 	}
-	return &Client{endpoint: endpoint, projectID: cfg.ProjectID, creds: c, timeout: timeout, transport: tr}, nil
+	return &Client{endpoint: endpoint, projectID: cfg.ProjectID, creds: c, timeout: timeout, transport: tr,
+		secret: redact.New(c.SecretKey, c.IAMToken, c.AccessKey)}, nil
 }
 
 // Endpoint is the URL requests go to.
@@ -165,17 +169,21 @@ func (c *Client) sdk(ctx context.Context) *cfw.CfwClient {
 
 // Filter holds the record filters of ListFlowLogs; empty fields are not sent.
 type Filter struct {
-	Direction     string // in2out | out2in
-	LogType       string // internet | vpc | nat
-	SrcIP         string
-	DstIP         string
-	SrcPort       *uint16
-	DstPort       *uint16
-	Protocol      string // TCP, UDP, ICMP, ICMPV6, …
-	App           string
-	DstHost       string
-	SrcRegionName string
-	DstRegionName string
+	Direction       string // in2out | out2in
+	LogType         string // internet | vpc | nat
+	SrcIP           string
+	DstIP           string
+	SrcPort         *uint16
+	DstPort         *uint16
+	Protocol        string // TCP, UDP, ICMP, ICMPV6, …
+	App             string
+	DstHost         string
+	SrcRegionName   string
+	DstRegionName   string
+	SrcProvinceName string
+	DstProvinceName string
+	SrcCityName     string
+	DstCityName     string
 }
 
 // Query is one search: the records of firewall FwInstanceID that started in [From, To]
@@ -294,6 +302,10 @@ func (c *Client) RequestString(r *model.ListFlowLogsRequest) string {
 	opt("dst_host", r.DstHost)
 	opt("src_region_name", r.SrcRegionName)
 	opt("dst_region_name", r.DstRegionName)
+	opt("src_province_name", r.SrcProvinceName)
+	opt("dst_province_name", r.DstProvinceName)
+	opt("src_city_name", r.SrcCityName)
+	opt("dst_city_name", r.DstCityName)
 	opt("log_id", r.LogId)
 	if r.NextDate != nil {
 		v.Set("next_date", strconv.FormatInt(*r.NextDate, 10))
@@ -339,6 +351,8 @@ func (q Query) request() *model.ListFlowLogsRequest {
 	r.SrcPort, r.DstPort = port(f.SrcPort), port(f.DstPort)
 	r.Protocol, r.App, r.DstHost = str(f.Protocol), str(f.App), str(f.DstHost)
 	r.SrcRegionName, r.DstRegionName = str(f.SrcRegionName), str(f.DstRegionName)
+	r.SrcProvinceName, r.DstProvinceName = str(f.SrcProvinceName), str(f.DstProvinceName)
+	r.SrcCityName, r.DstCityName = str(f.SrcCityName), str(f.DstCityName)
 	r.EnterpriseProjectId = str(q.EnterpriseProjectID)
 	return r
 }
@@ -447,7 +461,11 @@ func convert(r model.HttpQueryCfwFlowLogsResponseDtoDataRecords) (FlowLog, error
 func (c *Client) wrap(ctx context.Context, req *model.ListFlowLogsRequest, err error) error {
 	var sr *sdkerr.ServiceResponseError
 	if errors.As(err, &sr) {
-		return &APIError{Status: sr.StatusCode, Code: sr.ErrorCode, Message: sr.ErrorMessage, RequestID: sr.RequestId}
+		msg := strings.Join(strings.Fields(c.secret.Clean(strings.ToValidUTF8(sr.ErrorMessage, "\uFFFD"))), " ")
+		if len(msg) > 512 {
+			msg = strings.ToValidUTF8(msg[:512], "") + "…"
+		}
+		return &APIError{Status: sr.StatusCode, Code: c.secret.Clean(sr.ErrorCode), Message: msg, RequestID: sr.RequestId}
 	}
 	if ctx.Err() != nil {
 		return fmt.Errorf("huaweicfw: %s: %w", c.RequestString(req), ctx.Err())
@@ -456,5 +474,5 @@ func (c *Client) wrap(ctx context.Context, req *model.ListFlowLogsRequest, err e
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
-	return fmt.Errorf("huaweicfw: %s at %s: %v", c.RequestString(req), c.endpoint, err)
+	return fmt.Errorf("huaweicfw: %s at %s: %s", c.RequestString(req), c.endpoint, c.secret.Clean(err.Error()))
 }

@@ -360,3 +360,17 @@ func TestCancelStopsTheRequest(t *testing.T) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 }
+
+func TestEchoedSecretIsRedacted(t *testing.T) {
+	const token = "echo-me-iam-token-55"
+	srv := startSim(t, simulator.Config{
+		HuaweiCFW: simulator.HuaweiCFWConfig{IAMToken: token},
+		Fault:     &simulator.Fault{Status: 500, Body: `{"error_code":"APIG.0999","error_msg":"upstream got X-Auth-Token ` + token + `"}`},
+	})
+	c := mustClient(t, Config{Endpoint: srv.URL, ProjectID: simulator.DefaultCFWProjectID, Credentials: Credentials{IAMToken: token}})
+	_, err := c.Read(context.Background(), query(now.Add(-time.Minute), now), 0)
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Code != "APIG.0999" || strings.Contains(err.Error(), token) || !strings.Contains(err.Error(), "[redacted]") {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -22,6 +22,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/flowlens/flows-datasource/pkg/internal/redact"
 )
 
 // FlowLogsPath is the flow-log search, relative to the base URL.
@@ -154,9 +156,10 @@ func (c Credentials) header() (string, error) {
 
 // Client talks to one Trustgrid API host.
 type Client struct {
-	base *url.URL
-	auth string
-	http *http.Client
+	base   *url.URL
+	auth   string
+	http   *http.Client
+	secret *redact.Redactor // what the server echoes is shown without the credential
 }
 
 // New returns a client for baseURL (DefaultBaseURL when empty). hc nil: http.DefaultClient.
@@ -178,8 +181,11 @@ func New(baseURL string, creds Credentials, hc *http.Client) (*Client, error) {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	return &Client{base: u, auth: auth, http: hc}, nil
+	return &Client{base: u, auth: auth, http: hc, secret: redact.New(creds.ClientSecret, creds.JWT)}, nil
 }
+
+// BaseURL is the API host requests go to.
+func (c *Client) BaseURL() string { return c.base.String() }
 
 // APIError is a non-2xx answer.
 type APIError struct {
@@ -331,7 +337,7 @@ func (c *Client) FetchPage(ctx context.Context, v url.Values, page, limit int) (
 		return nil, fmt.Errorf("trustgrid: the answer to %s is larger than %d MiB; lower the page size", RequestString(v), maxBody>>20)
 	}
 	if resp.StatusCode/100 != 2 {
-		return nil, apiError(resp.StatusCode, body)
+		return nil, apiError(resp.StatusCode, body, c.secret)
 	}
 	p := &Page{Total: -1, raw: sha256.Sum256(body)}
 	if err := json.Unmarshal(body, &p.Flows); err != nil {
@@ -355,7 +361,7 @@ func cloneValues(v url.Values) url.Values {
 	return out
 }
 
-func apiError(status int, body []byte) error {
+func apiError(status int, body []byte, secret *redact.Redactor) error {
 	var m struct {
 		Message string `json:"message"`
 	}
@@ -363,12 +369,12 @@ func apiError(status int, body []byte) error {
 	if json.Unmarshal(body, &m) == nil && m.Message != "" {
 		msg = m.Message
 	} else {
-		msg = strings.TrimSpace(string(body))
+		msg = strings.Join(strings.Fields(secret.Clean(string(body))), " ")
 		if len(msg) > 200 {
-			msg = msg[:200] + "…"
+			msg = strings.ToValidUTF8(msg[:200], "") + "…"
 		}
 	}
-	return &APIError{Status: status, Message: msg}
+	return &APIError{Status: status, Message: secret.Clean(strings.ToValidUTF8(msg, "\uFFFD"))}
 }
 
 // redactURLError drops the query of a *url.Error's URL (it carries only filters, but

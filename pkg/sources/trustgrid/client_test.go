@@ -316,3 +316,16 @@ func TestSecondsWidenedAndTrimmed(t *testing.T) {
 		t.Errorf("bad operator: %v", err)
 	}
 }
+
+func TestEchoedSecretIsRedacted(t *testing.T) {
+	const secret = "echo-me-secret-77"
+	srv := startSim(t, simulator.Config{
+		Trustgrid: simulator.TrustgridConfig{Secret: secret},
+		Fault:     &simulator.Fault{Status: 502, Body: `{"message":"proxy saw trustgrid-token demo-client:` + secret + `"}`},
+	})
+	c, _ := New(srv.URL, Credentials{ClientID: simulator.DefaultTrustgridClientID, ClientSecret: secret}, nil)
+	_, err := c.Read(context.Background(), Query{From: now.Add(-time.Minute), To: now}, 0)
+	if err == nil || strings.Contains(err.Error(), secret) || !strings.Contains(err.Error(), "[redacted]") {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -1,0 +1,287 @@
+package engine
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/flowlens/flows-datasource/pkg/engine/lookback"
+)
+
+// ClockSampler is implemented by sources with look-back aggregates, so that the planner can
+// place look-back edges mid-window on the source's clock and skip what left its retention.
+type ClockSampler interface {
+	// SampleClock makes one cheap request and reports the source's clock (Date header, newest
+	// window end) with our clock around it.
+	SampleClock(ctx context.Context) (lookback.ClockSample, error)
+	// OldestWindowEnd is the end of the oldest window the source still holds (0: none).
+	OldestWindowEnd(ctx context.Context) (int64, error)
+}
+
+// lookbackSource adapts a source to the planner.
+type lookbackSource struct {
+	lb LookbackAggregator
+	cs ClockSampler
+}
+
+func (s lookbackSource) Protocols(ctx context.Context, secs int64) ([]lookback.Row, error) {
+	rows, _, err := s.lb.LookbackProtocols(ctx, secs)
+	out := make([]lookback.Row, len(rows))
+	for i, r := range rows {
+		out[i] = lookback.Row{Key: r.Protocol, Bytes: r.Bytes, Packets: r.Packets, Flows: r.Flows}
+	}
+	return out, err
+}
+
+func (s lookbackSource) Talkers(ctx context.Context, secs int64, dim, by string, limit int) ([]lookback.Row, error) {
+	rows, _, err := s.lb.LookbackTopTalkers(ctx, LookbackTalkersRequest{WindowSecs: secs, Dim: dim, By: by, Limit: limit})
+	out := make([]lookback.Row, len(rows))
+	for i, r := range rows {
+		out[i] = lookback.Row{Key: r.Key, Bytes: r.Bytes, Packets: r.Packets, Flows: r.Flows}
+	}
+	return out, err
+}
+
+func (s lookbackSource) Clock(ctx context.Context) (lookback.ClockSample, error) {
+	return s.cs.SampleClock(ctx)
+}
+
+func (s lookbackSource) OldestEnd(ctx context.Context) (int64, error) {
+	return s.cs.OldestWindowEnd(ctx)
+}
+
+// UsePlanner turns on exact answers from look-back differences (pkg/engine/lookback) for a
+// source with look-back aggregates and a clock sample; now is the plugin's clock and
+// maxRequests the request budget of one query (0: the default).
+func (e *Engine) UsePlanner(now func() time.Time, maxRequests int) {
+	lb, ok1 := e.src.(LookbackAggregator)
+	cs, ok2 := e.src.(ClockSampler)
+	if !ok1 || !ok2 {
+		return
+	}
+	e.planner = lookback.NewPlanner(lookbackSource{lb, cs}, lookback.Config{Now: now, MaxRequests: maxRequests})
+}
+
+// talkerLimit is the list length asked of each look-back: long lists make more keys exact.
+func (e *Engine) talkerLimit() int { return cmp.Or(e.caps.MaxTopN, 1000) }
+
+// countFits reports whether the range's records fit the row cap, so that reading them is exact;
+// it costs one request (the count). Without a Counter it says no.
+func (e *Engine) countFits(ctx context.Context, from, to time.Time) (bool, int) {
+	c, ok := e.src.(Counter)
+	if !ok {
+		return false, -1
+	}
+	n, _, err := c.Count(ctx, from, to, Filter{})
+	if err != nil {
+		return false, -1
+	}
+	return n <= e.rowCap, n
+}
+
+// plannedTotals answers a past range's talkers (dim) or protocols (dim "") from two look-backs
+// when that is exact, or when reading the records would not be (more records than the row cap).
+// It returns nil when the records should be read instead.
+func (e *Engine) plannedTotals(ctx context.Context, from, to time.Time, f Filters, dim, by string, limit int) (*Aggregation, error) {
+	if e.planner == nil || !f.IsEmpty() {
+		return nil, nil
+	}
+	fits, count := e.countFits(ctx, from, to)
+	if fits {
+		return nil, nil
+	}
+	tot, err := e.planner.RangeTotals(ctx, from, to, dim, by, max(limit, 1), e.talkerLimit())
+	if err != nil {
+		return nil, err
+	}
+	agg := &Aggregation{Executed: planExecuted(tot.Plan, count)}
+	if dim == "" {
+		for _, r := range tot.Rows {
+			agg.Protocols = append(agg.Protocols, ProtocolRow{Protocol: r.Key, Bytes: r.Bytes, Packets: r.Packets, Flows: r.Flows})
+		}
+		slices.SortFunc(agg.Protocols, func(a, b ProtocolRow) int {
+			if c := cmp.Compare(b.Bytes, a.Bytes); c != 0 {
+				return c
+			}
+			return strings.Compare(a.Protocol, b.Protocol)
+		})
+	} else {
+		for _, r := range tot.Rows {
+			agg.Talkers = append(agg.Talkers, Talker{Key: r.Key, Bytes: r.Bytes, Packets: r.Packets, Flows: r.Flows})
+		}
+	}
+	if !tot.Exact {
+		var approx []string
+		for i, r := range tot.Rows {
+			if h := tot.Hi[i]; h != r {
+				approx = append(approx, fmt.Sprintf("%s (%s up to %d more)", r.Key, by, h.Metric(by)-r.Metric(by)))
+			}
+		}
+		msg := "Approximate: the look-back lists were cut by their limit, so "
+		if len(approx) > 0 {
+			msg += "these rows are lower bounds: " + strings.Join(approx, ", ")
+		} else {
+			msg += "a talker outside the lists could still rank among these rows"
+		}
+		if tot.Reason != "" {
+			msg += "; " + tot.Reason
+		}
+		agg.Approximate = msg + "."
+	}
+	return agg, nil
+}
+
+func planExecuted(sp *lookback.SeriesPlan, count int) string {
+	s := fmt.Sprintf("plan: %d requests", sp.Requests)
+	if count >= 0 {
+		s += fmt.Sprintf("; the range holds %d records (more than the row cap)", count)
+	}
+	if sp.Executed != "" {
+		s += "; " + sp.Executed
+	} else {
+		s += "; every bucket from the cache of closed windows"
+	}
+	return s
+}
+
+// plannedSeries answers traffic by protocol or in total from look-backs at the bucket
+// boundaries, when the range holds more records than the row cap. It returns nil when the
+// records should be read instead.
+func (e *Engine) plannedSeries(ctx context.Context, spec SeriesSpec, f Filters) (*SeriesAnswer, error) {
+	if e.planner == nil || !f.IsEmpty() || (spec.GroupBy != GroupNone && spec.GroupBy != GroupProtocol) {
+		return nil, nil
+	}
+	fits, count := e.countFits(ctx, spec.From, spec.To)
+	if fits {
+		return nil, nil
+	}
+	var widths []time.Duration
+	for _, w := range widerWidths(spec.Width) {
+		if w <= 24*time.Hour {
+			widths = append(widths, w)
+		}
+	}
+	// Points: keep series × buckets under the cap as the records path does. The number of
+	// series is not known before reading; top N (+ Other) bounds it.
+	series := 1
+	if spec.GroupBy != GroupNone {
+		series = spec.TopN + 1
+	}
+	asked := spec.Width
+	for len(widths) > 0 && spec.MaxPoints > 0 && series*int(spec.To.Sub(spec.From)/spec.Width) > spec.MaxPoints {
+		spec.Width, widths = widths[0], widths[1:]
+	}
+	sp, err := e.planner.Series(ctx, lookback.SeriesQuery{From: spec.From, To: spec.To, Width: spec.Width, GroupBy: spec.GroupBy, Widths: widths})
+	if err != nil {
+		return nil, err
+	}
+	res := seriesFromPlan(sp, spec)
+	if res.Width != asked {
+		res.WidenedFrom = asked
+	}
+	return &SeriesAnswer{Result: res, Executed: planExecuted(sp, count)}, nil
+}
+
+// seriesFromPlan lays a plan's intervals out as series: ranked over the whole range, top N plus
+// Other, rates per second of the range's windows in each bucket, unread buckets marked.
+func seriesFromPlan(sp *lookback.SeriesPlan, spec SeriesSpec) SeriesResult {
+	n := len(sp.Intervals)
+	res := SeriesResult{Start: time.UnixMilli(sp.Start).UTC(), Width: sp.Width, Buckets: n, WidenedFrom: sp.WidenedFrom}
+	totals := map[string]float64{}
+	for _, iv := range sp.Intervals {
+		if iv == nil {
+			continue
+		}
+		for k, r := range iv.Lo {
+			totals[k] += float64(r.Metric(spec.Metric))
+		}
+	}
+	keys := make([]string, 0, len(totals))
+	for k := range totals {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b string) int {
+		if c := cmp.Compare(totals[b], totals[a]); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	keep := len(keys)
+	if spec.GroupBy != GroupNone {
+		keep = min(keep, spec.TopN)
+	}
+	kept := slices.Clone(keys[:keep])
+	slices.Sort(kept)
+	value := func(r lookback.Row) float64 { return float64(r.Metric(spec.Metric)) }
+	if spec.GroupBy == GroupNone {
+		s := Series{Values: make([]float64, n)}
+		for b, iv := range sp.Intervals {
+			if iv != nil {
+				s.Values[b] = value(iv.Total)
+			}
+		}
+		res.Series = []Series{s}
+	} else {
+		for _, k := range kept {
+			s := Series{Labels: map[string]string{LabelProtocol: k}, Display: k, Values: make([]float64, n)}
+			for b, iv := range sp.Intervals {
+				if iv != nil {
+					s.Values[b] = value(iv.Lo[k])
+				}
+			}
+			res.Series = append(res.Series, s)
+		}
+		if spec.Other && len(keys) > keep {
+			s := Series{Labels: map[string]string{LabelProtocol: OtherLabel}, Display: OtherLabel, Values: make([]float64, n)}
+			for b, iv := range sp.Intervals {
+				if iv == nil {
+					continue
+				}
+				s.Values[b] = value(iv.Total)
+				for _, k := range kept {
+					s.Values[b] -= value(iv.Lo[k])
+				}
+			}
+			res.Series = append(res.Series, s)
+		}
+		if len(res.Series) == 0 {
+			res.Series = []Series{{Labels: map[string]string{LabelProtocol: OtherLabel}, Display: OtherLabel, Values: make([]float64, n)}}
+		}
+	}
+	for b, iv := range sp.Intervals {
+		if iv == nil {
+			if res.Unread == nil {
+				res.Unread = make([]bool, n)
+			}
+			res.Unread[b] = true
+		}
+	}
+	if spec.Unit == "rate" {
+		bits := 1.0
+		if spec.Metric == MetricBytes {
+			bits = 8
+		}
+		wm, win := sp.Width.Milliseconds(), lookback.WindowMs
+		first := lookback.FirstEnd(spec.From.UnixMilli()) - win
+		last := lookback.LastEnd(spec.To.UnixMilli()) - win
+		for b := range n {
+			lo := max(sp.Start+int64(b)*wm, first)
+			hi := min(sp.Start+int64(b+1)*wm-win, last)
+			scale := bits / (float64((hi-lo)/win+1) * float64(win) / 1000)
+			for _, s := range res.Series {
+				s.Values[b] *= scale
+			}
+		}
+	}
+	if res.Unread != nil {
+		res.Partial = fmt.Sprintf("covers %s – %s of %s – %s: %s; narrow the time range or widen the interval to see the rest",
+			fmtMs(sp.CoveredFrom-lookback.WindowMs), fmtMs(sp.CoveredTo-lookback.WindowMs),
+			spec.From.UTC().Format(time.RFC3339), spec.To.UTC().Format(time.RFC3339), sp.Reason)
+	}
+	return res
+}
+
+func fmtMs(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.RFC3339) }
