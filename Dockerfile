@@ -6,8 +6,9 @@
 # Targets:
 #   frontend         the plugin's frontend (webpack production build) in /src/dist
 #   backend          the plugin's Go backend, gpx_flows_<os>_<arch>, in /src/dist
-#   simulator-build  the Flows API simulator binary
+#   simulator-build  the Flows API simulator and calico-loader binaries
 #   simulator        a small image running the simulator
+#   calico-loader    loads Calico-shaped flow logs into OpenSearch (cmd/calico-loader)
 #   grafana          Grafana with the plugin in /var/lib/grafana/plugins/flowlens-flows-datasource
 #
 # The Grafana version is pinned: it must satisfy src/plugin.json's
@@ -15,7 +16,7 @@
 # pkg/plugin/provisioning_test.go checks both.
 
 # ---------------------------------------------------------------- frontend
-FROM node:20 AS frontend
+FROM node:24.21.0 AS frontend
 WORKDIR /src
 # Dependencies first, so that source edits reuse the npm ci layer.
 COPY package.json package-lock.json ./
@@ -37,23 +38,32 @@ RUN --mount=type=cache,target=/go/pkg/mod \
     go mod download
 
 FROM go-modules AS backend
-ARG TARGETOS=linux
-ARG TARGETARCH=amd64
+# No defaults: BuildKit sets TARGETOS/TARGETARCH from the platform being built, and a default
+# here would win over it (docker/buildx#510), giving an arm64 Grafana an amd64 backend.
+ARG TARGETOS
+ARG TARGETARCH
+# Built the way dist/ is (scripts/test-all.sh): mage with the plugin SDK's build targets, which
+# read the executable name from plugin.json, set the SDK's build flags and write
+# go_plugin_build_manifest. The same Go files as the repository, so the same manifest.
+COPY Magefile.go ./
+COPY src/plugin.json src/plugin.json
 COPY pkg/ pkg/
+COPY cmd/ cmd/
 RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
-    CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
-    go build -trimpath -ldflags "-s -w" -o dist/gpx_flows_${TARGETOS}_${TARGETARCH} ./pkg
+    go run github.com/magefile/mage -v build:custom "$TARGETOS" "$TARGETARCH"
 
 FROM go-modules AS simulator-build
-ARG TARGETOS=linux
-ARG TARGETARCH=amd64
+ARG TARGETOS
+ARG TARGETARCH
 COPY pkg/ pkg/
 COPY cmd/ cmd/
 RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
-    go build -trimpath -ldflags "-s -w" -o /out/flows-simulator ./cmd/flows-simulator
+    go build -trimpath -ldflags "-s -w" -o /out/flows-simulator ./cmd/flows-simulator && \
+    CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
+    go build -trimpath -ldflags "-s -w" -o /out/calico-loader ./cmd/calico-loader
 
 # ---------------------------------------------------------------- simulator
 FROM alpine:3.22 AS simulator
@@ -63,6 +73,13 @@ EXPOSE 8080
 # The token comes from FLOWS_API_TOKEN (default demo-token); see -help for the rest.
 ENTRYPOINT ["/usr/local/bin/flows-simulator"]
 CMD ["-listen", "0.0.0.0:8080"]
+
+# ---------------------------------------------------------------- calico-loader
+# Writes Calico-shaped flow logs from the simulator's traffic into OpenSearch (the Calico demo).
+FROM alpine:3.22 AS calico-loader
+COPY --from=simulator-build /out/calico-loader /usr/local/bin/calico-loader
+USER 65534:65534
+ENTRYPOINT ["/usr/local/bin/calico-loader"]
 
 # ---------------------------------------------------------------- grafana
 FROM grafana/grafana:13.1.3 AS grafana

@@ -11,6 +11,8 @@ export default defineConfig([
       '**/yarn-error.log*',
       '**/.pnpm-debug.log*',
       '**/node_modules/',
+      // test tools installed by scripts (the moto venv)
+      '.cache/',
       '.yarn/cache',
       '.yarn/unplugged',
       '.yarn/build-state.yml',
@@ -33,6 +35,8 @@ export default defineConfig([
       'playwright/.auth/',
       '**/.idea',
       '**/.eslintcache',
+      '.tools/',
+      '.cache/',
     ],
   },
   ...baseConfig,

@@ -13,6 +13,8 @@ module.exports = {
   // Editor tests click and type like a user; on a shared, loaded 2-core machine that can take
   // longer than jest's 5 s default, which would make the default a timing assert.
   testTimeout: 60000,
+  // the project's own Node.js and npm (scripts/node-toolchain.sh) and other tool caches
+  modulePathIgnorePatterns: ['<rootDir>/.tools/', '<rootDir>/.cache/'],
   moduleNameMapper: {
     ...baseConfig.moduleNameMapper,
     'react-inlinesvg': path.resolve(__dirname, 'jest', 'react-inlinesvg.tsx'),

@@ -6,7 +6,8 @@
  */
 
 import { defineConfig } from 'eslint/config';
-import grafanaConfig from '@grafana/eslint-config/flat.js';
+// @grafana/eslint-config 10 is ESM and exports the flat config as its main entry (was flat.js in 9).
+import grafanaConfig from '@grafana/eslint-config';
 
 export default defineConfig([
   ...grafanaConfig,

@@ -3,11 +3,18 @@
 # against the Flows API simulator over loopback HTTP, and against a real Elasticsearch 7.17 and
 # OpenSearch 2.19 for the Calico source; Java 17 and Maven are installed with apt-get if
 # missing), TypeScript typecheck, lint, jest, the production frontend build and the backend
-# build. Needs Node 20+ and Go (see go.mod).
+# build. Needs Go (see go.mod) and some npm or curl: the project's own Node.js 24 and npm are
+# installed into .tools/ from the npm registry (scripts/node-toolchain.sh), whatever Node the
+# machine has.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
+
+step "Node.js for the project (scripts/node-toolchain.sh)"
+# shellcheck source=scripts/node-toolchain.sh
+source ./scripts/node-toolchain.sh
+node_toolchain
 
 step "Installing npm packages (npm ci)"
 npm ci --no-audit --no-fund
@@ -30,7 +37,7 @@ go vet ./pkg/... ./cmd/...
 step "Go tests (go test -race), with Elasticsearch and OpenSearch for the Calico source"
 # search-engines.sh starts both engines (as an unprivileged user), exports their URLs to the
 # tests and stops them afterwards; see the script for what happens without Java.
-bash ./scripts/search-engines.sh run go test -race -count=1 ./pkg/... ./cmd/...
+bash ./scripts/search-engines.sh run go test -race -count=1 -timeout 40m ./pkg/... ./cmd/...
 
 step "TypeScript typecheck"
 npm run typecheck

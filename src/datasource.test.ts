@@ -155,6 +155,25 @@ describe('applyTemplateVariables', () => {
     expect(out.protocol).toEqual([]);
   });
 
+  it("fills a source's dimension filters, the action and the AWS inventory filters", () => {
+    const out = ds.applyTemplateVariables(
+      {
+        refId: 'A',
+        queryType: 'flows',
+        action: '$word',
+        labels: { flowLogId: '$dsts', interfaceId: '$anySrc' },
+        regions: ['$dsts'],
+        deliverLogsStatus: '$src',
+      },
+      {}
+    );
+    expect(out.action).toBe('many');
+    // a multi-value variable fans out, "All" means no filter
+    expect(out.labels).toEqual({ flowLogId: ['10.0.0.1', '2001:db8::1'], interfaceId: '' });
+    expect(out.regions).toEqual(['10.0.0.1', '2001:db8::1']);
+    expect(out.deliverLogsStatus).toBe('10.0.0.5');
+  });
+
   it('makes numeric fields numbers when they interpolate to whole numbers', () => {
     const out = ds.applyTemplateVariables(
       { refId: 'A', queryType: 'flows', format: 'timeseries', limit: '$rows', topN: '${top}', port: '[[src]]' },

@@ -61,8 +61,19 @@ function toNumberIfWhole(text: string): NumberOrString {
  * shape; one that expands to several values becomes a list; "All" and empty values are dropped,
  * and nothing left is "no filter" ('' for a single value, [] for a list).
  */
+/** List fields of a source's own query types (AWS flowLogConfigs) and the action filter. */
+const LIST_FIELDS = [
+  'action',
+  'regions',
+  'resourceId',
+  'trafficType',
+  'destinationType',
+  'deliverLogsStatus',
+  'tags',
+] as const;
+
 function interpolateFilter(
-  field: FilterField,
+  field: FilterField | (typeof LIST_FIELDS)[number] | 'labels',
   value: NumericFilterValue,
   scopedVars: ScopedVars,
   templateSrv: TemplateSrv
@@ -123,6 +134,21 @@ export function interpolateQuery(query: FlowsQuery, scopedVars: ScopedVars, temp
     if (value !== undefined && value !== null) {
       changes[field] = interpolateFilter(field, value, scopedVars, templateSrv);
     }
+  }
+  for (const field of LIST_FIELDS) {
+    const value = query[field];
+    if (value !== undefined && value !== null) {
+      changes[field] = interpolateFilter(field, value, scopedVars, templateSrv);
+    }
+  }
+  if (query.labels) {
+    const labels: Record<string, NumericFilterValue> = {};
+    for (const [key, value] of Object.entries(query.labels)) {
+      if (value !== undefined && value !== null) {
+        labels[key] = interpolateFilter('labels', value, scopedVars, templateSrv);
+      }
+    }
+    changes.labels = labels;
   }
   return { ...query, ...changes };
 }

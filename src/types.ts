@@ -48,6 +48,18 @@ export interface FlowsQuery extends DataQuery {
   exporter?: FilterValue;
   port?: NumericFilterValue;
   protocol?: NumericFilterValue;
+  /** The verdict: allow, deny (AWS also ACCEPT, REJECT). */
+  action?: FilterValue;
+  /** A source's own dimensions by key (AWS flowLogId, interfaceId, account, logStatus). */
+  labels?: Record<string, FilterValue>;
+
+  // AWS flowLogConfigs (docs/query-model.md): the inventory's filters.
+  regions?: FilterValue;
+  resourceId?: FilterValue;
+  trafficType?: FilterValue;
+  destinationType?: FilterValue;
+  deliverLogsStatus?: FilterValue;
+  tags?: FilterValue;
 
   // flows
   format?: FlowsFormat;

@@ -70,16 +70,36 @@ func (e *Engine) talkerLimit() int { return cmp.Or(e.caps.MaxTopN, 1000) }
 
 // countFits reports whether the range's records fit the row cap, so that reading them is exact;
 // it costs one request (the count). Without a Counter it says no.
+// A range of the same length counted a little earlier with twice the row cap or more is not
+// counted again: a refresh of "last 24 h" must not pay for it every minute.
 func (e *Engine) countFits(ctx context.Context, from, to time.Time) (bool, int) {
 	c, ok := e.src.(Counter)
 	if !ok {
 		return false, -1
 	}
+	span := to.Sub(from)
+	e.countMu.Lock()
+	known, seen := e.counts[span]
+	e.countMu.Unlock()
+	if seen && time.Since(known.at) < 10*time.Minute && known.n >= 2*e.rowCap {
+		return false, known.n
+	}
 	n, _, err := c.Count(ctx, from, to, Filter{})
 	if err != nil {
 		return false, -1
 	}
+	e.countMu.Lock()
+	if e.counts == nil || len(e.counts) > 64 {
+		e.counts = map[time.Duration]countSeen{}
+	}
+	e.counts[span] = countSeen{n: n, at: time.Now()}
+	e.countMu.Unlock()
 	return n <= e.rowCap, n
+}
+
+type countSeen struct {
+	n  int
+	at time.Time
 }
 
 // plannedTotals answers a past range's talkers (dim) or protocols (dim "") from two look-backs
@@ -151,7 +171,11 @@ func planExecuted(sp *lookback.SeriesPlan, count int) string {
 // boundaries, when the range holds more records than the row cap. It returns nil when the
 // records should be read instead.
 func (e *Engine) plannedSeries(ctx context.Context, spec SeriesSpec, f Filters) (*SeriesAnswer, error) {
-	if e.planner == nil || !f.IsEmpty() || (spec.GroupBy != GroupNone && spec.GroupBy != GroupProtocol) {
+	talkers := spec.GroupBy == GroupSrc || spec.GroupBy == GroupDst || spec.GroupBy == GroupPair
+	if e.planner == nil || !f.IsEmpty() || (spec.GroupBy != GroupNone && spec.GroupBy != GroupProtocol && !talkers) {
+		return nil, nil
+	}
+	if talkers && !slices.Contains(e.caps.TalkerDims, spec.GroupBy) {
 		return nil, nil
 	}
 	fits, count := e.countFits(ctx, spec.From, spec.To)
@@ -174,7 +198,11 @@ func (e *Engine) plannedSeries(ctx context.Context, spec SeriesSpec, f Filters) 
 	for len(widths) > 0 && spec.MaxPoints > 0 && series*int(spec.To.Sub(spec.From)/spec.Width) > spec.MaxPoints {
 		spec.Width, widths = widths[0], widths[1:]
 	}
-	sp, err := e.planner.Series(ctx, lookback.SeriesQuery{From: spec.From, To: spec.To, Width: spec.Width, GroupBy: spec.GroupBy, Widths: widths})
+	by := spec.Metric
+	if by != MetricPackets {
+		by = MetricBytes
+	}
+	sp, err := e.planner.Series(ctx, lookback.SeriesQuery{From: spec.From, To: spec.To, Width: spec.Width, GroupBy: spec.GroupBy, Widths: widths, By: by, Limit: e.talkerLimit()})
 	if err != nil {
 		return nil, err
 	}
@@ -225,17 +253,60 @@ func seriesFromPlan(sp *lookback.SeriesPlan, spec SeriesSpec) SeriesResult {
 		}
 		res.Series = []Series{s}
 	} else {
+		var approxCells int
+		var approxMax float64
 		for _, k := range kept {
-			s := Series{Labels: map[string]string{LabelProtocol: k}, Display: k, Values: make([]float64, n)}
+			gk := groupKey{a: k, n: -1}
+			if spec.GroupBy == GroupPair {
+				gk.a, gk.b = SplitPair(k)
+			}
+			labels, display := labelsOf(gk, &spec)
+			s := Series{Labels: labels, Display: display, Values: make([]float64, n)}
 			for b, iv := range sp.Intervals {
 				if iv != nil {
 					s.Values[b] = value(iv.Lo[k])
+					if d := value(iv.Hi[k]) - s.Values[b]; d > 0 {
+						approxCells++
+						approxMax = max(approxMax, d)
+					}
 				}
 			}
 			res.Series = append(res.Series, s)
 		}
+		// A key below the cut whose upper bound beats the last kept key's lower bound, or
+		// traffic of keys missing from cut lists, could change the ranking.
+		var hiTotal = map[string]float64{}
+		var unlisted float64
+		for b, iv := range sp.Intervals {
+			if iv == nil {
+				continue
+			}
+			for k, r := range iv.Hi {
+				hiTotal[k] += value(r)
+			}
+			unlisted += float64(sp.Unlisted[b].Metric(spec.Metric))
+		}
+		rankingSure := unlisted == 0
+		if keep > 0 {
+			last := totals[keys[keep-1]]
+			for _, k := range keys[keep:] {
+				if hiTotal[k] > last {
+					rankingSure = false
+				}
+			}
+		}
+		if approxCells > 0 || !rankingSure {
+			res.Approximate = fmt.Sprintf("Approximate: the look-back lists were cut by their limit; %d values are lower bounds, each at most %s low", approxCells, formatMetric(approxMax, spec.Metric))
+			if !rankingSure {
+				res.Approximate += ", and a talker outside the top could outrank the last one shown"
+			}
+			if spec.Other {
+				res.Approximate += "; Other is at most as much too high as the series are too low"
+			}
+			res.Approximate += "."
+		}
 		if spec.Other && len(keys) > keep {
-			s := Series{Labels: map[string]string{LabelProtocol: OtherLabel}, Display: OtherLabel, Values: make([]float64, n)}
+			s := Series{Labels: otherLabels(&spec), Display: OtherLabel, Values: make([]float64, n)}
 			for b, iv := range sp.Intervals {
 				if iv == nil {
 					continue
@@ -248,7 +319,7 @@ func seriesFromPlan(sp *lookback.SeriesPlan, spec SeriesSpec) SeriesResult {
 			res.Series = append(res.Series, s)
 		}
 		if len(res.Series) == 0 {
-			res.Series = []Series{{Labels: map[string]string{LabelProtocol: OtherLabel}, Display: OtherLabel, Values: make([]float64, n)}}
+			res.Series = []Series{{Labels: otherLabels(&spec), Display: OtherLabel, Values: make([]float64, n)}}
 		}
 	}
 	for b, iv := range sp.Intervals {
@@ -285,3 +356,7 @@ func seriesFromPlan(sp *lookback.SeriesPlan, spec SeriesSpec) SeriesResult {
 }
 
 func fmtMs(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.RFC3339) }
+
+func formatMetric(v float64, metric string) string {
+	return fmt.Sprintf("%.0f %s", v, metric)
+}

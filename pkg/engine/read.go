@@ -19,6 +19,8 @@ type Engine struct {
 	rowCap, pageSize int
 	// planner answers from look-back differences (UsePlanner); nil without.
 	planner *lookback.Planner
+	countMu sync.Mutex
+	counts  map[time.Duration]countSeen // by range length
 }
 
 // New returns the engine for a source with the data source's common settings.

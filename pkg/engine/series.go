@@ -73,6 +73,8 @@ type SeriesResult struct {
 	Unread []bool
 	// Partial says what was covered and why not the rest, when some buckets are unread.
 	Partial string
+	// Approximate says which values are bounds and by how much at most (a warning).
+	Approximate string
 }
 
 // SeriesAnswer is a series result with how it was obtained.

@@ -291,6 +291,14 @@ type ValueLister interface {
 	Values(ctx context.Context, r ValuesRequest) ([]Option, []string, error)
 }
 
+// PartialValueLister is a ValueLister for some variables only (ListsValues says which); the
+// engine lists the others from records as usual. AWS lists flow logs, resources and regions
+// from its inventory, addresses from records.
+type PartialValueLister interface {
+	ValueLister
+	ListsValues(variable string) bool
+}
+
 // LookbackTalkersRequest asks for top talkers over [source now − WindowSecs, source now].
 type LookbackTalkersRequest struct {
 	WindowSecs int64

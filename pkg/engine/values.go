@@ -43,7 +43,7 @@ func (e *Engine) VariableOptions(ctx context.Context, q ValuesQuery) ([]Option, 
 	if !slices.Contains(e.caps.Variables, q.Variable) {
 		return nil, &UnsupportedError{Source: e.src.Name(), Field: "variable", Value: q.Variable, Missing: "values of " + q.Variable, Choices: e.caps.Variables}
 	}
-	if vl, ok := e.src.(ValueLister); ok {
+	if vl, ok := e.src.(ValueLister); ok && listsValues(vl, q.Variable) {
 		opts, _, err := vl.Values(ctx, ValuesRequest{From: q.From, To: q.To, Filters: q.Filters, Variable: q.Variable, Limit: q.Limit})
 		return opts, err
 	}
@@ -152,4 +152,12 @@ func rankValues(recs []Record, value func(*Record) string) []Option {
 		out[i] = Option{Text: k, Value: k}
 	}
 	return out
+}
+
+// listsValues reports whether a ValueLister lists the values of variable itself.
+func listsValues(vl ValueLister, variable string) bool {
+	if p, ok := vl.(PartialValueLister); ok {
+		return p.ListsValues(variable)
+	}
+	return true
 }

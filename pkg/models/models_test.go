@@ -3,6 +3,7 @@ package models
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -162,4 +163,27 @@ func FuzzParseQuery(f *testing.F) {
 			t.Fatalf("%q parsed to %+v", js, q)
 		}
 	})
+}
+
+// Sources' own dimensions (AWS flowLogId, interfaceId, …) and the action filter reach the
+// engine, which checks them against the source's capabilities.
+func TestActionAndDimensionFilters(t *testing.T) {
+	q, err := parse(t, `{"queryType":"flows","format":"timeseries","groupBy":"interfaceId","action":["deny",""],
+		"labels":{"flowLogId":"fl-0a1","account":["111","222","111"]},"variable":"logStatus"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.GroupBy != "interfaceId" || q.Variable != "logStatus" || !reflect.DeepEqual(q.Filters.Action, []string{"deny"}) ||
+		!reflect.DeepEqual(q.Filters.Labels, map[string][]string{"flowLogId": {"fl-0a1"}, "account": {"111", "222"}}) || q.Filters.IsEmpty() {
+		t.Fatalf("parsed %+v", q)
+	}
+	for js, want := range map[string]string{
+		`{"queryType":"flows","groupBy":"Src IP"}`:                "groupBy: 'Src IP' is not one of none, protocol",
+		`{"queryType":"flows","labels":{"Flow Log":"x"}}`:         "labels: 'Flow Log' is not a dimension key",
+		`{"queryType":"flows","labels":{"flowLogId":"$flowLog"}}`: "labels.flowLogId",
+	} {
+		if _, err := parse(t, js); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v, want %q", js, err, want)
+		}
+	}
 }

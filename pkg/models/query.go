@@ -55,11 +55,22 @@ type Filters struct {
 	Exporter []string
 	Port     []uint16
 	Protocol []uint8
+	// Action is the verdict (allow, deny; a source may take its own words too).
+	Action []string
+	// Labels filter a source's own dimensions by key (AWS flowLogId, interfaceId, …); the
+	// source says which it has (GET capabilities).
+	Labels map[string][]string
 }
 
 // IsEmpty reports whether no filter is set.
 func (f Filters) IsEmpty() bool {
-	return len(f.SrcIP) == 0 && len(f.DstIP) == 0 && len(f.Exporter) == 0 && len(f.Port) == 0 && len(f.Protocol) == 0
+	for _, vs := range f.Labels {
+		if len(vs) > 0 {
+			return false
+		}
+	}
+	return len(f.SrcIP) == 0 && len(f.DstIP) == 0 && len(f.Exporter) == 0 && len(f.Port) == 0 && len(f.Protocol) == 0 &&
+		len(f.Action) == 0
 }
 
 // QueryError is a problem with what the user wrote: it names the field and the value.
@@ -100,6 +111,11 @@ type SavedQuery struct {
 	Port flexList `json:"port,omitempty"`
 	// Protocol filter: an IANA number (6) or name (tcp, udp, icmp, ...), or a list.
 	Protocol flexList `json:"protocol,omitempty"`
+	// Verdict filter: allow or deny (AWS also ACCEPT, REJECT), or a list; for sources with verdicts.
+	Action flexList `json:"action,omitempty"`
+	// Filters on a source's own dimensions, by key (AWS: flowLogId, interfaceId, account,
+	// logStatus): a value or a list each. GET capabilities lists a source's keys.
+	Labels map[string]flexList `json:"labels,omitempty"`
 	// flows: table or timeseries; topTalkers by pair: table or nodegraph (default table).
 	Format string `json:"format,omitempty"`
 	// flows table: the sort column (default timestamp).
@@ -238,10 +254,10 @@ var choices = map[string][]string{
 	"order":    {"asc", "desc"},
 	"metric":   {"bytes", "packets", "flows"},
 	"unit":     {"rate", "total"},
-	"groupBy":  {"none", "protocol", "src", "dst", "pair", "dstPort", "exporter"},
+	"groupBy":  {"none", "protocol", "src", "dst", "pair", "dstPort", "exporter", "action"},
 	"dim":      {"src", "dst", "pair"},
 	"by":       {"bytes", "packets"},
-	"variable": {"srcIp", "dstIp", "exporter", "protocol", "port"},
+	"variable": {"srcIp", "dstIp", "exporter", "protocol", "port", "action"},
 }
 
 // oneOf returns value if choices[field] holds it, def if it is empty.
@@ -259,6 +275,19 @@ func oneOf(field, value, def string) (string, error) {
 		}
 	}
 	return "", fieldErr(field, value, "is not one of %s", strings.Join(allowed, ", "))
+}
+
+// dimensionKey is the shape of a source's dimension key (flowLogId, interfaceId, namespace).
+var dimensionKey = regexp.MustCompile(`^[a-z][A-Za-z0-9_]{0,63}$`)
+
+// oneOfOrDimension is oneOf that also takes a source's dimension key: whether the source has
+// it is the engine's check, which names the source's choices.
+func oneOfOrDimension(field, value, def string) (string, error) {
+	v, err := oneOf(field, value, def)
+	if err == nil || !dimensionKey.MatchString(value) {
+		return v, err
+	}
+	return value, nil
 }
 
 func wholeNumber(field string, v flexValue, def, lo, hi int) (int, error) {
@@ -301,7 +330,7 @@ func (q *Query) fill(raw SavedQuery) error {
 	if q.Unit, err = oneOf("unit", raw.Unit, "rate"); err != nil {
 		return err
 	}
-	if q.GroupBy, err = oneOf("groupBy", raw.GroupBy, "none"); err != nil {
+	if q.GroupBy, err = oneOfOrDimension("groupBy", raw.GroupBy, "none"); err != nil {
 		return err
 	}
 	if q.Dim, err = oneOf("dim", raw.Dim, "src"); err != nil {
@@ -310,7 +339,7 @@ func (q *Query) fill(raw SavedQuery) error {
 	if q.By, err = oneOf("by", raw.By, "bytes"); err != nil {
 		return err
 	}
-	if q.Variable, err = oneOf("variable", raw.Variable, "srcIp"); err != nil {
+	if q.Variable, err = oneOfOrDimension("variable", raw.Variable, "srcIp"); err != nil {
 		return err
 	}
 	defLimit := 100
@@ -417,6 +446,28 @@ func parseFilters(raw SavedQuery) (Filters, error) {
 			return f, fieldErr("protocol", s, "is not a protocol name (tcp, udp, icmp, gre, esp, icmpv6, sctp, …) or an IANA number from 0 to 255")
 		}
 		f.Protocol = appendUnique(f.Protocol, n)
+	}
+	actions, err := cleanList("action", raw.Action)
+	if err != nil {
+		return f, err
+	}
+	for _, a := range actions {
+		f.Action = appendUnique(f.Action, a)
+	}
+	for key, vals := range raw.Labels {
+		if !dimensionKey.MatchString(key) {
+			return f, fieldErr("labels", key, "is not a dimension key (letters, digits and _, starting with a lowercase letter)")
+		}
+		list, err := cleanList("labels."+key, vals)
+		if err != nil {
+			return f, err
+		}
+		for _, v := range list {
+			if f.Labels == nil {
+				f.Labels = map[string][]string{}
+			}
+			f.Labels[key] = appendUnique(f.Labels[key], v)
+		}
 	}
 	return f, nil
 }

@@ -129,5 +129,6 @@ func errorResponse(err error) backend.DataResponse {
 
 // filters turns the query model's filters into the engine's.
 func filters(f models.Filters) engine.Filters {
-	return engine.Filters{SrcIP: f.SrcIP, DstIP: f.DstIP, Exporter: f.Exporter, Port: f.Port, Protocol: f.Protocol}
+	return engine.Filters{SrcIP: f.SrcIP, DstIP: f.DstIP, Exporter: f.Exporter, Port: f.Port, Protocol: f.Protocol,
+		Action: f.Action, Labels: f.Labels}
 }

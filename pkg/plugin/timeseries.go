@@ -23,6 +23,9 @@ func (d *Datasource) trafficHandler(ctx context.Context, r request) (data.Frames
 		return nil, err
 	}
 	res := ans.Result
+	if res.Approximate != "" && r.fromAlert {
+		return nil, &engine.QueryError{Field: "groupBy", Value: q.GroupBy, Msg: res.Approximate + " An alert rule needs exact values: group by protocol or none, or add a filter"}
+	}
 	if res.Partial != "" && r.fromAlert {
 		// An alert must never evaluate a partial series: unread time is not zero traffic.
 		return nil, &engine.QueryError{Field: "timeRange", Msg: "the answer " + res.Partial + ", and an alert rule needs every bucket"}
@@ -36,6 +39,9 @@ func (d *Datasource) trafficHandler(ctx context.Context, r request) (data.Frames
 		engine.AddNotice(first, data.NoticeSeverityInfo, fmt.Sprintf(
 			"Buckets widened from %s to %s: %d series × the range at %s would exceed %d points.",
 			engine.FormatWidth(res.WidenedFrom), engine.FormatWidth(res.Width), len(res.Series), engine.FormatWidth(res.WidenedFrom), engine.MaxSeriesPoints))
+	}
+	if res.Approximate != "" {
+		engine.AddNotice(first, data.NoticeSeverityWarning, res.Approximate)
 	}
 	if res.Partial != "" {
 		engine.AddNotice(first, data.NoticeSeverityWarning, "Partial: the series "+res.Partial+". Unread buckets are empty, not zero.")

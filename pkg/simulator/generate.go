@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -316,6 +317,9 @@ type record struct {
 type window struct {
 	minute int64
 	recs   []record // sorted by id ascending
+
+	startOnce sync.Once
+	byStart   []int32 // indices of recs by first_seen_ms, then id (views.go)
 }
 
 type service struct {

@@ -270,7 +270,7 @@ func (s *Server) handleCFWFlowLogs(w http.ResponseWriter, r *http.Request) {
 	}
 
 	now := s.now()
-	var rows []CFWFlowLog
+	var rows []*record
 	if src != -2 && dst != -2 {
 		for _, rec := range s.recordsStartingIn(now, start, end) {
 			if src >= 0 && rec.src != src || dst >= 0 && rec.dst != dst ||
@@ -278,43 +278,38 @@ func (s *Server) handleCFWFlowLogs(w http.ResponseWriter, r *http.Request) {
 				proto >= 0 && rec.Protocol != proto {
 				continue
 			}
-			fl := toCFW(rec)
-			if direction != "" && fl.Direction != direction || logType != "" && fl.LogType != logType {
-				continue
+			if direction != "" || logType != "" || len(texts) > 0 {
+				fl := toCFW(rec)
+				if direction != "" && fl.Direction != direction || logType != "" && fl.LogType != logType || !cfwTextsMatch(&fl, texts) {
+					continue
+				}
 			}
-			if !cfwTextsMatch(&fl, texts) {
-				continue
-			}
-			rows = append(rows, fl)
+			rows = append(rows, rec)
 		}
 	}
 	// Newest first; the cursor (next_date, log_id) is the last record of the previous page.
-	slices.SortFunc(rows, func(a, b CFWFlowLog) int {
-		if c := cmp.Compare(b.StartTime, a.StartTime); c != 0 {
+	newestFirst := func(a *record, startMs int64, id string) int {
+		if c := cmp.Compare(startMs, a.FirstSeenMs); c != 0 {
 			return c
 		}
-		return strings.Compare(b.LogID, a.LogID)
-	})
+		return strings.Compare(id, a.ID)
+	}
+	slices.Reverse(rows) // they come oldest first
 	total := len(rows)
 	if hasLogID {
-		i, _ := slices.BinarySearchFunc(rows, CFWFlowLog{StartTime: nextDate, LogID: logID}, func(a, t CFWFlowLog) int {
-			if c := cmp.Compare(t.StartTime, a.StartTime); c != 0 {
-				return c
-			}
-			return strings.Compare(t.LogID, a.LogID)
-		})
-		if i < len(rows) && rows[i].StartTime == nextDate && rows[i].LogID == logID {
+		i, found := slices.BinarySearchFunc(rows, nextDate, func(a *record, _ int64) int { return newestFirst(a, nextDate, logID) })
+		if found {
 			i++
 		}
 		rows = rows[i:]
 	} else {
 		rows = rows[min(int(offset), len(rows)):]
 	}
-	rows = rows[:min(int(limit), len(rows))]
-	if rows == nil {
-		rows = []CFWFlowLog{}
+	page := []CFWFlowLog{}
+	for _, rec := range rows[:min(int(limit), len(rows))] {
+		page = append(page, toCFW(rec))
 	}
-	writeJSON(w, http.StatusOK, map[string]CFWFlowLogsData{"data": {Total: total, Limit: int(limit), Records: rows}})
+	writeJSON(w, http.StatusOK, map[string]CFWFlowLogsData{"data": {Total: total, Limit: int(limit), Records: page}})
 }
 
 // protoNumber is the IANA number of a protocol name or number text; -1 if unknown.

@@ -61,6 +61,7 @@ type index struct {
 	gen *generator
 
 	mu      sync.Mutex
+	fill    sync.Mutex // one request fills missing window infos at a time; the others reuse them
 	info    map[int64]*windowInfo
 	full    lru[int64, *window]
 	summary lru[[2]int64, *spanSums] // key: first minute, number of windows
@@ -235,6 +236,10 @@ func (ix *index) chunk(m, n int64) *spanSums {
 // talkers returns the talker sums of the windows [lo, hi] (minutes, inclusive): whole UTC days
 // and hours from the cache, the rest by a light pass.
 func (ix *index) talkers(lo, hi int64) *spanSums {
+	// One at a time: concurrent look-backs share the hour and day sums instead of each
+	// generating them.
+	ix.fill.Lock()
+	defer ix.fill.Unlock()
 	var parts []*spanSums
 	m := lo
 	for m <= hi {
@@ -259,6 +264,16 @@ func (ix *index) talkers(lo, hi int64) *spanSums {
 func (ix *index) protocols(lo, hi int64) ([256]protoSum, int64) {
 	var out [256]protoSum
 	var n int64
+	ix.mu.Lock()
+	missing := false
+	for m := lo; m <= hi && !missing; m++ {
+		missing = ix.info[m] == nil
+	}
+	ix.mu.Unlock()
+	if missing {
+		ix.fill.Lock()
+		defer ix.fill.Unlock()
+	}
 	for m := lo; m <= hi; m++ {
 		in := ix.windowInfo(m)
 		n += in.n

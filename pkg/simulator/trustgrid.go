@@ -96,16 +96,36 @@ func trustgridDestShare(r *record) int64 {
 	return int64(hash32(r.ID, 0x7457) % 600)
 }
 
+// trustgridDestBytes is the part of a record's bytes reported as destBytes.
+func trustgridDestBytes(r *record) int64 { return r.Bytes * trustgridDestShare(r) / 1000 }
+
+// trustgridFlags is the flow-flags value of a record.
+func trustgridFlags(r *record) int64 {
+	if r.Protocol == 6 && r.TCPFlags == 2 {
+		return TrustgridFlagNoRule // a SYN nobody answered: refused by policy
+	}
+	return 0
+}
+
+// nodeName is the name of the node of an internal host; "" for an external one.
+func nodeName(h int) string {
+	if e := hosts[h].exporter; e >= 0 {
+		return TrustgridNodes[e].Name
+	}
+	return ""
+}
+
 // ToTrustgrid maps a record to the Trustgrid flow log that describes the same traffic:
 // sourceBytes + destBytes = bytes, start/end = first/last seen, the node = the exporter.
 func toTrustgrid(r *record) TrustgridFlowLog {
-	dest := r.Bytes * trustgridDestShare(r) / 1000
-	node := TrustgridNodes[r.exp]
-	fl := TrustgridFlowLog{
-		NodeID:      node.ID,
+	dest := trustgridDestBytes(r)
+	return TrustgridFlowLog{
+		NodeID:      TrustgridNodes[r.exp].ID,
+		SourceNode:  nodeName(r.src),
 		SourceIP:    r.SrcIP,
 		SourcePort:  r.SrcPort,
 		SourceBytes: r.Bytes - dest,
+		DestNode:    nodeName(r.dst),
 		DestIP:      r.DstIP,
 		DestPort:    r.DstPort,
 		DestBytes:   dest,
@@ -113,19 +133,8 @@ func toTrustgrid(r *record) TrustgridFlowLog {
 		EndTime:     time.UnixMilli(r.LastSeenMs).UTC().Format("2006-01-02T15:04:05.000Z"),
 		Protocol:    TrustgridProtocol(r.Protocol),
 		TCPFlags:    strconv.Itoa(r.TCPFlags),
-		Flags:       "0",
+		Flags:       strconv.FormatInt(trustgridFlags(r), 10),
 	}
-	// The node's name on the side where the local host is.
-	if e := hosts[r.src].exporter; e >= 0 {
-		fl.SourceNode = TrustgridNodes[e].Name
-	}
-	if e := hosts[r.dst].exporter; e >= 0 {
-		fl.DestNode = TrustgridNodes[e].Name
-	}
-	if r.Protocol == 6 && r.TCPFlags == 2 {
-		fl.Flags = strconv.Itoa(TrustgridFlagNoRule) // a SYN nobody answered: refused by policy
-	}
-	return fl
 }
 
 // trustgridAuth reports whether the Authorization header carries an accepted credential.
@@ -223,25 +232,24 @@ type tgSortKey struct {
 	desc  bool
 }
 
-var tgSortFields = map[string]func(a, b *tgRow) int{
-	"startTime":   func(a, b *tgRow) int { return cmp.Compare(a.r.FirstSeenMs, b.r.FirstSeenMs) },
-	"endTime":     func(a, b *tgRow) int { return cmp.Compare(a.r.LastSeenMs, b.r.LastSeenMs) },
-	"sourceIP":    func(a, b *tgRow) int { return hosts[a.r.src].addr.Compare(hosts[b.r.src].addr) },
-	"destIP":      func(a, b *tgRow) int { return hosts[a.r.dst].addr.Compare(hosts[b.r.dst].addr) },
-	"sourcePort":  func(a, b *tgRow) int { return cmp.Compare(a.r.SrcPort, b.r.SrcPort) },
-	"destPort":    func(a, b *tgRow) int { return cmp.Compare(a.r.DstPort, b.r.DstPort) },
-	"sourceBytes": func(a, b *tgRow) int { return cmp.Compare(a.fl.SourceBytes, b.fl.SourceBytes) },
-	"destBytes":   func(a, b *tgRow) int { return cmp.Compare(a.fl.DestBytes, b.fl.DestBytes) },
-	"protocol":    func(a, b *tgRow) int { return strings.Compare(a.fl.Protocol, b.fl.Protocol) },
+var tgSortFields = map[string]func(a, b *record) int{
+	"startTime":  func(a, b *record) int { return cmp.Compare(a.FirstSeenMs, b.FirstSeenMs) },
+	"endTime":    func(a, b *record) int { return cmp.Compare(a.LastSeenMs, b.LastSeenMs) },
+	"sourceIP":   func(a, b *record) int { return hosts[a.src].addr.Compare(hosts[b.src].addr) },
+	"destIP":     func(a, b *record) int { return hosts[a.dst].addr.Compare(hosts[b.dst].addr) },
+	"sourcePort": func(a, b *record) int { return cmp.Compare(a.SrcPort, b.SrcPort) },
+	"destPort":   func(a, b *record) int { return cmp.Compare(a.DstPort, b.DstPort) },
+	"sourceBytes": func(a, b *record) int {
+		return cmp.Compare(a.Bytes-trustgridDestBytes(a), b.Bytes-trustgridDestBytes(b))
+	},
+	"destBytes": func(a, b *record) int { return cmp.Compare(trustgridDestBytes(a), trustgridDestBytes(b)) },
+	"protocol": func(a, b *record) int {
+		return strings.Compare(TrustgridProtocol(a.Protocol), TrustgridProtocol(b.Protocol))
+	},
 }
 
 // Short names the sort parameter accepts as well ("port:desc" in the spec's example).
 var tgSortAliases = map[string]string{"time": "startTime", "port": "destPort", "srcPort": "sourcePort", "dstPort": "destPort", "srcIp": "sourceIP", "dstIp": "destIP", "bytes": "sourceBytes"}
-
-type tgRow struct {
-	r  *record
-	fl TrustgridFlowLog
-}
 
 func (s *Server) handleTrustgridFlowLogs(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
@@ -314,7 +322,7 @@ func (s *Server) handleTrustgridFlowLogs(w http.ResponseWriter, r *http.Request)
 	if hasETime && (eOpName == "eq" || eOpName == "lt" || eOpName == "lte") {
 		hi = min(hi, eTime)
 	}
-	rows := []tgRow{}
+	var rows []*record
 	for _, rec := range s.recordsStartingIn(now, from, hi) {
 		if hasETime && !eOp(rec.FirstSeenMs, eTime) {
 			continue
@@ -325,43 +333,49 @@ func (s *Server) handleTrustgridFlowLogs(w http.ResponseWriter, r *http.Request)
 		if srcPort >= 0 && !srcOp(int64(rec.SrcPort), srcPort) || dstPort >= 0 && !dstOp(int64(rec.DstPort), dstPort) {
 			continue
 		}
-		fl := toTrustgrid(rec)
-		if proto != "" && fl.Protocol != proto {
+		if proto != "" && TrustgridProtocol(rec.Protocol) != proto {
 			continue
 		}
-		if srcNode != "" && fl.SourceNode != srcNode || dstNode != "" && fl.DestNode != dstNode || node != "" && fl.NodeID != node {
+		if srcNode != "" && nodeName(rec.src) != srcNode || dstNode != "" && nodeName(rec.dst) != dstNode || node != "" && TrustgridNodes[rec.exp].ID != node {
 			continue
 		}
 		if tcpFlags != nil && !anyContained(int64(rec.TCPFlags), tcpFlags) {
 			continue
 		}
-		fv, _ := strconv.ParseInt(fl.Flags, 10, 64)
+		fv := trustgridFlags(rec)
 		if flags != nil && !anyContained(fv, flags) || defunct && fv&trustgridDefunct == 0 {
 			continue
 		}
-		rows = append(rows, tgRow{rec, fl})
+		rows = append(rows, rec)
 	}
 	by := tgSortFields[sortKey.field]
-	slices.SortStableFunc(rows, func(a, b tgRow) int {
-		c := by(&a, &b)
-		if sortKey.desc {
-			c = -c
-		}
-		if c == 0 {
-			c = cmp.Compare(a.r.FirstSeenMs, b.r.FirstSeenMs)
-		}
-		if c == 0 {
-			c = strings.Compare(a.r.ID, b.r.ID)
-		}
-		if reverse {
-			c = -c
-		}
-		return c
-	})
+	// rows are by start time, then id already; other orders are sorted here.
+	switch {
+	case sortKey.field == "startTime" && sortKey.desc == reverse:
+	case sortKey.field == "startTime":
+		slices.Reverse(rows)
+	default:
+		slices.SortFunc(rows, func(a, b *record) int {
+			c := by(a, b)
+			if sortKey.desc {
+				c = -c
+			}
+			if c == 0 {
+				c = cmp.Compare(a.FirstSeenMs, b.FirstSeenMs)
+			}
+			if c == 0 {
+				c = strings.Compare(a.ID, b.ID)
+			}
+			if reverse {
+				c = -c
+			}
+			return c
+		})
+	}
 	out := []TrustgridFlowLog{}
 	start := (page - 1) * limit
 	for i := start; i < int64(len(rows)) && i < start+limit; i++ {
-		out = append(out, rows[i].fl)
+		out = append(out, toTrustgrid(rows[i]))
 	}
 	w.Header().Set("X-Total-Count", strconv.Itoa(len(rows)))
 	writeJSON(w, http.StatusOK, out)

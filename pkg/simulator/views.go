@@ -1,7 +1,10 @@
 package simulator
 
 import (
+	"cmp"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -29,7 +32,8 @@ func (s *Server) serves(name string) bool {
 }
 
 // recordsStartingIn returns the published records whose first_seen_ms lies in [from, to]
-// (epoch ms, both inclusive), in window order and by id within a window. The Trustgrid and
+// (epoch ms, both inclusive), ordered by first_seen_ms, then id (a record starts inside its
+// window, so the windows' orders concatenate). The Trustgrid and
 // Huawei CFW faces select by the start of a flow, which for one of our records is its
 // first_seen_ms; the Flows API selects by the window end instead.
 func (s *Server) recordsStartingIn(now time.Time, from, to int64) []*record {
@@ -43,7 +47,7 @@ func (s *Server) recordsStartingIn(now time.Time, from, to int64) []*record {
 	hi := sort.Search(len(sn.wins), func(i int) bool { return ws(i) > to })
 	var out []*record
 	for _, win := range sn.wins[lo:max(lo, hi)] {
-		for j := range win.recs {
+		for _, j := range win.startOrder() {
 			r := &win.recs[j]
 			if r.FirstSeenMs >= from && r.FirstSeenMs <= to {
 				out = append(out, r)
@@ -51,6 +55,23 @@ func (s *Server) recordsStartingIn(now time.Time, from, to int64) []*record {
 		}
 	}
 	return out
+}
+
+// startOrder is the window's records by first_seen_ms, then id, computed once.
+func (w *window) startOrder() []int32 {
+	w.startOnce.Do(func() {
+		w.byStart = make([]int32, len(w.recs))
+		for i := range w.byStart {
+			w.byStart[i] = int32(i)
+		}
+		slices.SortFunc(w.byStart, func(a, b int32) int {
+			if c := cmp.Compare(w.recs[a].FirstSeenMs, w.recs[b].FirstSeenMs); c != 0 {
+				return c
+			}
+			return strings.Compare(w.recs[a].ID, w.recs[b].ID)
+		})
+	})
+	return w.byStart
 }
 
 // hash32 is a deterministic number derived from a record id and a salt, for the

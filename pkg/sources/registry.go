@@ -5,6 +5,7 @@ package sources
 
 import (
 	"github.com/flowlens/flows-datasource/pkg/engine"
+	"github.com/flowlens/flows-datasource/pkg/sources/awsflowlogs"
 	"github.com/flowlens/flows-datasource/pkg/sources/calico"
 	"github.com/flowlens/flows-datasource/pkg/sources/flowsapi"
 	"github.com/flowlens/flows-datasource/pkg/sources/huaweicfw"
@@ -14,10 +15,11 @@ import (
 // Factories maps jsonData.source to the factory of that source. One line per source, sorted.
 func Factories() map[string]engine.Factory {
 	return map[string]engine.Factory{
-		calico.Type:    calico.NewSource,
-		flowsapi.Type:  flowsapi.NewSource,
-		huaweicfw.Type: huaweicfw.NewSource,
-		trustgrid.Type: trustgrid.NewSource,
+		awsflowlogs.Type: awsflowlogs.NewSource,
+		calico.Type:      calico.NewSource,
+		flowsapi.Type:    flowsapi.NewSource,
+		huaweicfw.Type:   huaweicfw.NewSource,
+		trustgrid.Type:   trustgrid.NewSource,
 	}
 }
 

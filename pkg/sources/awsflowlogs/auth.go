@@ -28,6 +28,10 @@ const (
 	AuthDefault     = "default"     // the SDK's default credential chain (env, shared files, web identity, ECS, EC2 role)
 	AuthKeys        = "keys"        // access key ID and secret access key from secure settings
 	AuthCredentials = "credentials" // a profile of the shared credentials file
+	// AuthEC2IAMRole and the deprecated "arn" are what @grafana/aws-sdk's editor may save; the
+	// default chain covers both (it ends with the EC2 instance role).
+	AuthEC2IAMRole = "ec2_iam_role"
+	authARN        = "arn"
 )
 
 // Auth is how the client signs in: the shape of grafana-aws-sdk's AWSDatasourceSettings
@@ -53,14 +57,14 @@ type Auth struct {
 // Validate checks the settings without calling AWS. Errors name the setting and value.
 func (a Auth) Validate() error {
 	switch a.AuthType {
-	case AuthDefault, "":
+	case AuthDefault, "", AuthEC2IAMRole, authARN:
 	case AuthKeys:
 		if a.AccessKey == "" || a.SecretKey == "" {
 			return fmt.Errorf("authType %q needs both the access key ID and the secret access key; enter them in the data source settings", AuthKeys)
 		}
 	case AuthCredentials:
 	default:
-		return fmt.Errorf("authType: %q is not one of %q, %q, %q", a.AuthType, AuthDefault, AuthKeys, AuthCredentials)
+		return fmt.Errorf("authType: %q is not one of %q, %q, %q, %q (Grafana's own assume role needs Grafana Cloud)", a.AuthType, AuthDefault, AuthKeys, AuthCredentials, AuthEC2IAMRole)
 	}
 	if a.DefaultRegion == "" {
 		return fmt.Errorf("defaultRegion is empty; set the region the data source queries by default, e.g. us-east-1")

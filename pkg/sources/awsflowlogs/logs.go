@@ -24,6 +24,7 @@ type EventsQuery struct {
 
 // Event is one CloudWatch Logs event.
 type Event struct {
+	ID        string // unique within the log group
 	Timestamp time.Time
 	Stream    string
 	Message   string
@@ -82,6 +83,7 @@ func (c *Client) filterLogEvents(ctx context.Context, region string, q EventsQue
 			}
 			res.Events++
 			err := fn(Event{
+				ID:        aws.ToString(ev.EventId),
 				Timestamp: time.UnixMilli(aws.ToInt64(ev.Timestamp)).UTC(),
 				Stream:    aws.ToString(ev.LogStreamName),
 				Message:   aws.ToString(ev.Message),

@@ -115,9 +115,13 @@ func rank(groups []group, metric string) {
 	})
 }
 
-func incompleteNotice(what string) string {
-	return fmt.Sprintf("Ranked among the %d %s with the most traffic sent as the cluster ordered them: there are more, and one of them could rank higher by bytes in both directions.", maxGroups, what)
+func incompleteNotice(n int, what string) string {
+	return fmt.Sprintf("Ranked among the first %d %s the cluster returned (ordered by traffic one way): there are more, and one of them could rank higher by bytes in both directions.", n, what)
 }
+
+// maxSeriesBuckets keeps a series search under the clusters' default search.max_buckets
+// (65,535), counting every terms key and its histogram buckets.
+const maxSeriesBuckets = 40_000
 
 // TopTalkers implements engine.TalkersAggregator: one search, terms on the talker's address
 // or, where aggregation masked it, on its aggregated name and namespace.
@@ -153,7 +157,7 @@ func (s *Source) TopTalkers(ctx context.Context, r engine.TalkersRequest) (*engi
 			Bytes: g.sums.bytes, Packets: g.sums.packets, Flows: g.sums.flows})
 	}
 	if !complete {
-		out.Requests = append(out.Requests, "Notice: "+incompleteNotice("talkers"))
+		out.Requests = append(out.Requests, "Notice: "+incompleteNotice(maxGroups, "talkers"))
 	}
 	return out, nil
 }
@@ -306,8 +310,11 @@ func (s *Source) Series(ctx context.Context, spec engine.SeriesSpec, f engine.Fi
 		return nil, nil, err
 	}
 	aggs := obj{"total": hist}
+	_, nBuckets := g.buckets()
+	size := maxGroups
 	if len(branches) > 0 {
-		for k, v := range branchAggs(branches, maxGroups, spec.Metric, obj{"t": hist}) {
+		size = min(maxGroups, max(spec.TopN, 1, maxSeriesBuckets/((nBuckets+1)*len(branches))))
+		for k, v := range branchAggs(branches, size, spec.Metric, obj{"t": hist}) {
 			aggs[k] = v
 		}
 	}
@@ -360,7 +367,7 @@ func (s *Source) Series(ctx context.Context, spec engine.SeriesSpec, f engine.Fi
 			return nil, nil, downstream(err)
 		}
 		if !complete {
-			reqs = append(reqs, "Notice: "+incompleteNotice("groups"))
+			reqs = append(reqs, "Notice: "+incompleteNotice(size, "groups"))
 		}
 		rank(groups, spec.Metric)
 		n := min(len(groups), spec.TopN)

@@ -377,6 +377,10 @@ func orderMetric(metric string) string {
 	return "bytes_out"
 }
 
+// innerSize bounds the inner levels of nested terms (a masked end's namespace under its
+// aggregated name, a pair's destination under its source), which hold few keys each.
+const innerSize = 50
+
 // nestedTerms builds terms aggregations along fields (outermost first), each level carrying
 // the metric sums, the innermost also leaf.
 func nestedTerms(fields []string, size int, metric string, leaf obj) obj {
@@ -386,7 +390,7 @@ func nestedTerms(fields []string, size int, metric string, leaf obj) obj {
 			aggs[k] = v
 		}
 	} else {
-		aggs["k"] = nestedTerms(fields[1:], size, metric, leaf)
+		aggs["k"] = nestedTerms(fields[1:], min(size, innerSize), metric, leaf)
 	}
 	return obj{"terms": obj{"field": fields[0], "size": size, "order": obj{orderMetric(metric): "desc"}}, "aggs": aggs}
 }

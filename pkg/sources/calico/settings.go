@@ -73,6 +73,9 @@ func LoadSettings(s backend.DataSourceInstanceSettings) (Settings, error) {
 		return out, fmt.Errorf("flushInterval: %v is not a whole number of seconds from 1 to 3600 (Calico's default is 300)", j.FlushInterval)
 	}
 	sec := s.DecryptedSecureJSONData
+	if j.AuthType == "" && s.BasicAuthEnabled {
+		j.AuthType = elastic.AuthBasic // Grafana's own basic auth switch, set without authType
+	}
 	switch j.AuthType {
 	case "", elastic.AuthNone:
 		out.Auth = elastic.Auth{Kind: elastic.AuthNone}

@@ -226,8 +226,11 @@ func TestMaskedAddressesAreNeverTalkers(t *testing.T) {
 				}
 				sum += tk.Bytes
 			}
-			if sum != all {
-				t.Errorf("%s %s: talkers hold %d bytes, the range %d", f.engine.Name, dim, sum, all)
+			// Pairs have more keys than one search returns (each source's destinations are
+			// capped): then the answer says its ranking was made over part of the keys.
+			noticed := slices.ContainsFunc(got.Requests, func(r string) bool { return strings.HasPrefix(r, "Notice: Ranked among the first") })
+			if sum != all && !(dim == "pair" && noticed && sum < all) {
+				t.Errorf("%s %s: talkers hold %d bytes, the range %d (notice %v)", f.engine.Name, dim, sum, all, noticed)
 			}
 		}
 		if !maskedSeen {

@@ -23,6 +23,14 @@ var now = time.UnixMilli(1776340800000 + 12_345)
 
 var demoCreds = Credentials{ClientID: simulator.DefaultTrustgridClientID, ClientSecret: simulator.DefaultTrustgridSecret}
 
+func startSimB(b *testing.B, cfg simulator.Config) string {
+	cfg.Now = func() time.Time { return now }
+	cfg.Log = io.Discard
+	srv := httptest.NewServer(simulator.New(cfg))
+	b.Cleanup(srv.Close)
+	return srv.URL
+}
+
 func startSim(t *testing.T, cfg simulator.Config) *httptest.Server {
 	t.Helper()
 	cfg.Now = func() time.Time { return now }

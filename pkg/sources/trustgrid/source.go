@@ -182,10 +182,17 @@ func (s *Source) ReadRecords(ctx context.Context, r engine.ReadRequest) (*engine
 		return nil, downstream(err)
 	}
 	recs := make([]engine.Record, 0, len(res.Flows))
+	total := res.Total
 	for i := range res.Flows {
 		rec, err := Record(&res.Flows[i])
 		if err != nil {
 			return nil, engine.Downstream(http.StatusBadGateway, fmt.Errorf("trustgrid: flow %d of %s: %v", i+1, RequestString(q.Values()), err))
+		}
+		// Trustgrid's tcpFlags filter matches flows that have the bits; the plugin's means
+		// exactly these flags, as the group-by and the column show them.
+		if len(q.Filter.TCPFlags) > 0 && rec.TCPFlags != q.Filter.TCPFlags[0] {
+			total = -1
+			continue
 		}
 		recs = append(recs, rec)
 	}
@@ -193,7 +200,7 @@ func (s *Source) ReadRecords(ctx context.Context, r engine.ReadRequest) (*engine
 	if n := len(res.Requests); n > 1 {
 		desc += fmt.Sprintf(" (%d pages of %d by page number)", n, q.PageSize)
 	}
-	return &engine.ReadResult{Records: recs, Total: res.Total, Capped: res.Truncated, Requests: []string{desc}}, nil
+	return &engine.ReadResult{Records: recs, Total: total, Capped: res.Truncated, Requests: []string{desc}}, nil
 }
 
 // Record maps a flow log to the engine's record. Trustgrid flows carry no ID, so the record's

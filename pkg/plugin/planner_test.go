@@ -1,0 +1,300 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+
+	"github.com/flowlens/flows-datasource/pkg/internal/gauge"
+	"github.com/flowlens/flows-datasource/pkg/simulator"
+	"github.com/flowlens/flows-datasource/pkg/simulator/simref"
+)
+
+// scaleEnv is the acceptance setting of issue 8: 4000 flows/min, 8 days of history, default
+// data source settings, requests counted.
+func scaleEnv(t *testing.T, cfg simulator.Config) (*env, *gauge.Gauge) {
+	t.Helper()
+	c := newClock(testNow)
+	cfg.Token, cfg.Seed, cfg.Now, cfg.Log = testToken, 42, c.Now, nil
+	if cfg.FlowsPerMinute == 0 {
+		cfg.FlowsPerMinute, cfg.History = 4000, 8*24*time.Hour
+	}
+	cfg.Log = discard{}
+	sim := simulator.New(cfg)
+	g := &gauge.Gauge{}
+	srv := httptest.NewServer(g.Wrap(sim))
+	t.Cleanup(srv.Close)
+	return &env{sim: sim, srv: srv, clock: c}, g
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// cell compares a frame value with the reference.
+func sameValue(got, want float64) bool {
+	return got == want || math.Abs(got-want) <= 1e-9*math.Max(math.Abs(got), math.Abs(want))
+}
+
+// Traffic by protocol (total and rate) over the last 24 h equals the reference cell by cell;
+// past top talkers by src, dst and pair over a past 24 h range equal it row by row; refreshing
+// the graph a minute later costs at most 5 requests.
+func TestExactAtScale(t *testing.T) {
+	e, g := scaleEnv(t, simulator.Config{})
+	// Default settings but the timeout: the simulator generates a day at 4000 flows/min on the
+	// first look-back, which under the race detector on a busy machine takes minutes.
+	ds := e.datasource(t, map[string]any{"timeout": 600})
+	traffic := simulator.NewTraffic(42, 4000, nil)
+	tr := backend.TimeRange{From: testNow.Add(-24 * time.Hour), To: testNow}
+	ref := simref.BucketSeries(traffic, tr.From, tr.To, time.Minute, simref.ByProtocol)
+	for _, unit := range []string{"total", "rate"} {
+		frames := runSeries(t, ds, tr, time.Minute, fmt.Sprintf(`{"queryType":"flows","format":"timeseries","groupBy":"protocol","topN":10,"metric":"bytes","unit":%q}`, unit), nil)
+		if len(frames) != len(ref.ByKey) {
+			t.Fatalf("%s: %d series, reference %d", unit, len(frames), len(ref.ByKey))
+		}
+		for _, f := range frames {
+			name := f.Fields[1].Labels["protocol"]
+			want := ref.ByKey[name]
+			if f.Rows() != ref.Buckets || !f.Fields[0].At(0).(time.Time).Equal(ref.Start) {
+				t.Fatalf("%s %s: %d buckets, reference %d", unit, name, f.Rows(), ref.Buckets)
+			}
+			for b := range f.Rows() {
+				v, ok := f.Fields[1].ConcreteAt(b)
+				w := float64(want[b].Bytes)
+				if unit == "rate" {
+					w = ref.Rate(want[b], "bytes", b)
+				}
+				if !ok || !sameValue(toFloat(v), w) {
+					t.Fatalf("%s %s bucket %d: %v, reference %v", unit, name, b, v, w)
+				}
+			}
+		}
+		if !strings.HasPrefix(frames[0].Meta.ExecutedQueryString, "plan: ") {
+			t.Errorf("ExecutedQueryString should show the plan: %q", frames[0].Meta.ExecutedQueryString)
+		}
+	}
+
+	// A minute later: only what is new.
+	e.clock.ms.Add(time.Minute.Milliseconds())
+	before := g.Total.Load()
+	tr2 := backend.TimeRange{From: tr.From.Add(time.Minute), To: tr.To.Add(time.Minute)}
+	frames := runSeries(t, ds, tr2, time.Minute, `{"queryType":"flows","format":"timeseries","groupBy":"protocol","topN":10,"metric":"bytes","unit":"total"}`, nil)
+	if n := g.Total.Load() - before; n > 5 {
+		t.Errorf("refreshing last 24 h a minute later took %d requests, want at most 5", n)
+	}
+	ref2 := simref.BucketSeries(traffic, tr2.From, tr2.To, time.Minute, simref.ByProtocol)
+	for _, f := range frames {
+		want := ref2.ByKey[f.Fields[1].Labels["protocol"]]
+		for b := range f.Rows() {
+			if v, ok := f.Fields[1].ConcreteAt(b); !ok || toFloat(v) != float64(want[b].Bytes) {
+				t.Fatalf("refresh bucket %d: %v, reference %d", b, v, want[b].Bytes)
+			}
+		}
+	}
+
+	// Past top talkers: a 24 h range ending 6 h ago.
+	from, to := testNow.Add(-30*time.Hour), testNow.Add(-6*time.Hour)
+	refs := simref.TotalsBy(traffic, from, to, simref.BySrc, simref.ByDst, simref.ByPair)
+	for i, dim := range []string{"src", "dst", "pair"} {
+		resp, err := ds.QueryData(context.Background(), &backend.QueryDataRequest{Queries: []backend.DataQuery{{
+			RefID: "A", QueryType: "topTalkers", TimeRange: backend.TimeRange{From: from, To: to},
+			JSON: json.RawMessage(fmt.Sprintf(`{"queryType":"topTalkers","dim":%q,"by":"bytes","limit":20}`, dim)),
+		}}})
+		if err != nil || resp.Responses["A"].Error != nil {
+			t.Fatalf("%s: %v %v", dim, err, resp.Responses["A"].Error)
+		}
+		f := resp.Responses["A"].Frames[0]
+		if ns := notices(f); len(ns) != 0 {
+			t.Errorf("%s: notices %q on an exact answer", dim, ns)
+		}
+		ranked := simref.Ranked(refs[i], "bytes")
+		rows := scaleTalkerRows(t, f)
+		if len(rows) != 20 {
+			t.Fatalf("%s: %d rows", dim, len(rows))
+		}
+		for r, row := range rows {
+			w := refs[i][ranked[r]]
+			if row.key != ranked[r] || row.bytes != w.Bytes {
+				t.Fatalf("%s row %d: %s %d, reference %s %d", dim, r, row.key, row.bytes, ranked[r], w.Bytes)
+			}
+		}
+	}
+}
+
+type scaleTalkerRow struct {
+	key   string
+	bytes int64
+}
+
+// talkerRows reads key and bytes from a top-talkers frame, whatever the key columns are.
+func scaleTalkerRows(t *testing.T, f *data.Frame) []scaleTalkerRow {
+	t.Helper()
+	var out []scaleTalkerRow
+	var src, dst, bytes *data.Field
+	for _, fl := range f.Fields {
+		switch fl.Name {
+		case "src_ip", "key":
+			src = fl
+		case "dst_ip":
+			dst = fl
+		case "bytes":
+			bytes = fl
+		}
+	}
+	if bytes == nil || (src == nil && dst == nil) {
+		t.Fatalf("talkers frame fields: %v", f.Fields)
+	}
+	for i := range f.Rows() {
+		var key string
+		switch {
+		case src != nil && dst != nil:
+			key = fmt.Sprint(src.At(i)) + " → " + fmt.Sprint(dst.At(i))
+		case src != nil:
+			key = fmt.Sprint(src.At(i))
+		default:
+			key = fmt.Sprint(dst.At(i))
+		}
+		v, _ := bytes.ConcreteAt(i)
+		out = append(out, scaleTalkerRow{key, int64(toFloat(v))})
+	}
+	return out
+}
+
+func toFloat(v any) float64 {
+	switch x := v.(type) {
+	case float64:
+		return x
+	case int64:
+		return float64(x)
+	case uint64:
+		return float64(x)
+	case int:
+		return float64(x)
+	}
+	return math.NaN()
+}
+
+// A request budget below the range: unread buckets are null with a warning naming what was
+// covered; the same query in an alert rule is an error, never a number.
+func TestBudgetBelowRangeIsNullNotZero(t *testing.T) {
+	e, _ := scaleEnv(t, simulator.Config{FlowsPerMinute: 20, History: 8 * 24 * time.Hour})
+	ds := e.datasource(t, map[string]any{"rowCap": 1000})
+	// 8 requests: even day-wide buckets over 7 days (9 look-backs) do not fit.
+	ds.engine.UsePlanner(e.clock.Now, 8)
+	tr := backend.TimeRange{From: testNow.Add(-7 * 24 * time.Hour), To: testNow}
+	q := `{"queryType":"flows","format":"timeseries","groupBy":"none","metric":"bytes","unit":"total"}`
+	frames := runSeries(t, ds, tr, time.Minute, q, nil)
+	f := frames[0]
+	nulls, read := 0, 0
+	for b := range f.Rows() {
+		if v, ok := f.Fields[1].ConcreteAt(b); ok {
+			read++
+			if toFloat(v) <= 0 {
+				t.Fatalf("bucket %d read as %v", b, v)
+			}
+		} else {
+			if read > 0 {
+				t.Fatalf("bucket %d unread after read ones: the newest buckets are read first", b)
+			}
+			nulls++
+		}
+	}
+	ns := strings.Join(notices(f), " | ")
+	if nulls == 0 || read == 0 || !strings.Contains(ns, "Partial: the series covers") || !strings.Contains(ns, "requests a query may make") {
+		t.Fatalf("%d null, %d read; notices %q", nulls, read, ns)
+	}
+	// A fresh planner: the buckets just read are closed and kept, so a second run would
+	// afford the rest and be complete.
+	ds.engine.UsePlanner(e.clock.Now, 8)
+	resp, err := ds.QueryData(context.Background(), &backend.QueryDataRequest{
+		Headers: map[string]string{backend.FromAlertHeaderName: "true"},
+		Queries: []backend.DataQuery{{RefID: "A", QueryType: "flows", JSON: json.RawMessage(q), TimeRange: tr, Interval: time.Minute}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := resp.Responses["A"]
+	if r.Error == nil || r.ErrorSource != backend.ErrorSourceDownstream || !strings.Contains(r.Error.Error(), "an alert rule needs every bucket") || len(r.Frames) != 0 {
+		t.Fatalf("alert: error %v (source %q), %d frames", r.Error, r.ErrorSource, len(r.Frames))
+	}
+}
+
+// Traffic by source, top 10 + Other, from look-backs: exact when the lists are complete; with a
+// server that cuts /top-talkers lists, the frame says which values are bounds and by how much,
+// every value is within its bound, and an alert rule gets an error.
+func TestTrafficBySourceExactOrFlagged(t *testing.T) {
+	tr := backend.TimeRange{From: testNow.Add(-6 * time.Hour), To: testNow.Add(-time.Hour)}
+	traffic := simulator.NewTraffic(42, 300, nil)
+	ref := simref.BucketSeries(traffic, tr.From, tr.To, 10*time.Minute, simref.BySrc)
+	totals := map[string]simref.Sum{}
+	for k, v := range ref.ByKey {
+		for _, s := range v {
+			totals[k] = simref.Sum{Bytes: totals[k].Bytes + s.Bytes}
+		}
+	}
+	top := simref.Ranked(totals, "bytes")[:10]
+	q := `{"queryType":"flows","format":"timeseries","groupBy":"src","topN":10,"other":true,"metric":"bytes","unit":"total"}`
+	for _, cut := range []int{0, 5} {
+		e, _ := scaleEnv(t, simulator.Config{FlowsPerMinute: 300, History: 8 * time.Hour, TopTalkersMaxLimit: cut})
+		ds := e.datasource(t, map[string]any{"rowCap": 1000})
+		frames := runSeries(t, ds, tr, 10*time.Minute, q, nil)
+		ns := strings.Join(notices(frames[0]), " | ")
+		if cut == 0 && ns != "" {
+			t.Fatalf("complete lists: notices %q", ns)
+		}
+		if cut > 0 && !strings.Contains(ns, "Approximate: the look-back lists were cut") {
+			t.Fatalf("cut lists: notices %q", ns)
+		}
+		for _, f := range frames {
+			src := f.Fields[1].Labels["src_ip"]
+			for b := range f.Rows() {
+				v, _ := f.Fields[1].ConcreteAt(b)
+				got := toFloat(v)
+				var want float64
+				if src == "Other" {
+					want = float64(ref.Total[b].Bytes)
+					for _, k := range top {
+						want -= float64(ref.ByKey[k][b].Bytes)
+					}
+				} else {
+					want = float64(ref.ByKey[src][b].Bytes)
+				}
+				if cut == 0 && got != want {
+					t.Fatalf("%s bucket %d: %v, reference %v", src, b, got, want)
+				}
+				if cut > 0 && src != "Other" && got > want {
+					t.Fatalf("cut: %s bucket %d: %v above the true %v (values are lower bounds)", src, b, got, want)
+				}
+			}
+		}
+		if cut == 0 {
+			var names []string
+			for _, f := range frames {
+				names = append(names, f.Fields[1].Labels["src_ip"])
+			}
+			want := append(slices.Clone(top), "Other")
+			slices.Sort(want)
+			slices.Sort(names)
+			if !slices.Equal(names, want) {
+				t.Fatalf("series %v, reference top 10 + Other %v", names, want)
+			}
+			continue
+		}
+		resp, _ := ds.QueryData(context.Background(), &backend.QueryDataRequest{
+			Headers: map[string]string{backend.FromAlertHeaderName: "true"},
+			Queries: []backend.DataQuery{{RefID: "A", QueryType: "flows", JSON: json.RawMessage(q), TimeRange: tr, Interval: 10 * time.Minute}},
+		})
+		if r := resp.Responses["A"]; r.Error == nil || !strings.Contains(r.Error.Error(), "An alert rule needs exact values") {
+			t.Fatalf("alert on approximate values: %v", r.Error)
+		}
+	}
+}
