@@ -1,19 +1,12 @@
 import React from 'react';
-import { ConfigSection } from '@grafana/plugin-ui';
-import { Text } from '@grafana/ui';
 
+import { AwsConfigSection, AwsConfigSectionProps } from './AwsSettings';
 import { SettingsProps } from './fields';
 
 /**
- * AWS VPC flow logs. Placeholder: the AWS source's connection settings (credentials chain,
- * keys, assume role, region, endpoint) come from @grafana/aws-sdk's editor (issue 13).
+ * AWS VPC flow logs: @grafana/aws-sdk's connection settings and the regions (AwsSettings.tsx).
+ * The AWS settings live in the same jsonData and secureJsonData, in grafana-aws-sdk's shape.
  */
-export function AwsFlowLogsSettings(_: SettingsProps) {
-  return (
-    <ConfigSection title="AWS connection">
-      <Text color="secondary">
-        AWS authentication and regions are configured here once the AWS source is available.
-      </Text>
-    </ConfigSection>
-  );
+export function AwsFlowLogsSettings(props: SettingsProps) {
+  return <AwsConfigSection {...(props as unknown as AwsConfigSectionProps)} />;
 }
