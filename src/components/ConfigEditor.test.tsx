@@ -231,8 +231,8 @@ describe('ConfigEditor: sources', () => {
     );
     expect(screen.getByRole('radio', { name: 'Calico (Elasticsearch)' })).toBeChecked();
 
-    await userEvent.click(screen.getByRole('radio', { name: 'AWS VPC flow logs' }));
-    expect(last().jsonData).toEqual({ source: 'awsFlowLogs', rowCap: 500 });
+    await userEvent.click(screen.getByRole('radio', { name: 'Trustgrid' }));
+    expect(last().jsonData).toEqual({ source: 'trustgrid', rowCap: 500 });
     await userEvent.click(screen.getByRole('radio', { name: 'Flows API' }));
     expect(last().jsonData).toEqual({ source: 'flowsapi', rowCap: 500 });
   });
