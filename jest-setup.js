@@ -1,5 +1,10 @@
 // Jest setup provided by Grafana scaffolding
 import './.config/jest-setup';
+import { configure } from '@testing-library/react';
+
+// findBy*/waitFor give up after 1 s by default, which a busy machine can exceed while the
+// editor re-renders; they assert that something appears, not how fast.
+configure({ asyncUtilTimeout: 15000 });
 
 // jsdom has no canvas and no layout. @grafana/ui's Combobox measures option text on a canvas and
 // virtualises its menu by element size: give it a text measure and a non-zero box, as Grafana's

@@ -1,5 +1,7 @@
 // Checks that dist/ holds a loadable plugin: the frontend bundle, plugin.json with the backend
-// settings Grafana needs to run alerts, the Linux backend binary and the query model's schema. Prints the bundle size.
+// settings Grafana needs to run alerts, a backend executable for every platform Grafana runs
+// plugins on (each checked to be an executable for that OS and CPU), the build manifest and the
+// query model's schema. Prints the sizes.
 import { readFileSync, statSync } from 'node:fs';
 
 const fail = (msg) => {
@@ -34,8 +36,43 @@ if (JSON.stringify(schemaTypes) !== JSON.stringify(wantTypes)) {
     `dist/schema/v0alpha1/query.types.json defines ${JSON.stringify(schemaTypes)}, want ${JSON.stringify(wantTypes)}`
   );
 }
+// What each platform's executable starts with: ELF e_machine, Mach-O cputype, PE machine.
+const PLATFORMS = {
+  linux_amd64: { format: 'ELF', machine: 0x3e },
+  linux_arm64: { format: 'ELF', machine: 0xb7 },
+  linux_arm: { format: 'ELF', machine: 0x28 },
+  darwin_amd64: { format: 'Mach-O', machine: 0x01000007 },
+  darwin_arm64: { format: 'Mach-O', machine: 0x0100000c },
+  windows_amd64: { format: 'PE', machine: 0x8664, suffix: '.exe' },
+};
+/** The format and machine of an executable, from its header. */
+function executableKind(buf) {
+  if (buf.readUInt32BE(0) === 0x7f454c46) {
+    return { format: 'ELF', machine: buf.readUInt16LE(18) };
+  }
+  if (buf.readUInt32LE(0) === 0xfeedfacf) {
+    return { format: 'Mach-O', machine: buf.readUInt32LE(4) };
+  }
+  if (buf.toString('latin1', 0, 2) === 'MZ') {
+    const pe = buf.readUInt32LE(0x3c);
+    if (buf.toString('latin1', pe, pe + 4) === 'PE\0\0') {
+      return { format: 'PE', machine: buf.readUInt16LE(pe + 4) };
+    }
+  }
+  return { format: 'unknown', machine: 0 };
+}
+for (const [platform, want] of Object.entries(PLATFORMS)) {
+  const path = `dist/${plugin.executable}_${platform}${want.suffix ?? ''}`;
+  const bytes = size(path);
+  const got = executableKind(readFileSync(path));
+  if (got.format !== want.format || got.machine !== want.machine) {
+    fail(
+      `${path} is ${got.format} for machine 0x${got.machine.toString(16)}, want ${want.format} 0x${want.machine.toString(16)}`
+    );
+  }
+  console.log(`${path}: ${(bytes / 1024 / 1024).toFixed(1)} MiB, ${got.format}`);
+}
+size('dist/go_plugin_build_manifest');
 const moduleBytes = size('dist/module.js');
-const binBytes = size(`dist/${plugin.executable}_linux_amd64`);
 console.log(`dist/module.js: ${(moduleBytes / 1024).toFixed(1)} KiB`);
-console.log(`dist/${plugin.executable}_linux_amd64: ${(binBytes / 1024 / 1024).toFixed(1)} MiB`);
 console.log('check-dist: ok');

@@ -37,7 +37,10 @@ go vet ./pkg/... ./cmd/...
 step "Go tests (go test -race), with Elasticsearch and OpenSearch for the Calico source"
 # search-engines.sh starts both engines (as an unprivileged user), exports their URLs to the
 # tests and stops them afterwards; see the script for what happens without Java.
-bash ./scripts/search-engines.sh run go test -race -count=1 -timeout 40m ./pkg/... ./cmd/...
+bash ./scripts/search-engines.sh run go test -race -count=1 -timeout 45m ./pkg/... ./cmd/...
+
+step "Go fuzz targets, briefly (scripts/fuzz.sh; docs/robustness.md says how to run them long)"
+FUZZTIME="${FUZZTIME:-5s}" bash scripts/fuzz.sh
 
 step "TypeScript typecheck"
 npm run typecheck
@@ -51,8 +54,9 @@ npm run test:ci
 step "Frontend production build"
 npm run build
 
-step "Backend build (mage build:linux) and the query model's JSON schema (mage schema)"
-go run github.com/magefile/mage -v build:linux schema
+step "Backend build for every platform (mage buildAll) and the query model's JSON schema (mage schema)"
+# linux amd64/arm64/arm, darwin amd64/arm64, windows amd64: what Grafana runs plugins on
+go run github.com/magefile/mage -v buildAll schema
 
 step "Checking dist/"
 node scripts/check-dist.mjs

@@ -218,7 +218,7 @@ export interface FlowsDataSourceOptions extends DataSourceJsonData {
   pageSize?: number;
   /** Most flow records one query reads before it stops with a warning. */
   rowCap?: number;
-  /** Most API requests one query runs at once. */
+  /** Most API requests in flight at once for this data source, across all panels. */
   maxConcurrency?: number;
 
   // Trustgrid (pkg/sources/trustgrid)

@@ -196,17 +196,32 @@ func (e *Engine) Read(ctx context.Context, from, to time.Time, f Filters, sortBy
 	}
 	results := make([]*ReadResult, len(combos))
 	errs := make([]error, len(combos))
-	var wg sync.WaitGroup
-	for i, c := range combos {
-		wg.Go(func() {
-			results[i], errs[i] = e.src.ReadRecords(ctx, ReadRequest{From: from, To: to, Filter: c, Sort: sortBy, Order: order, MaxRows: maxRows})
-		})
+	if len(combos) == 1 {
+		results[0], errs[0] = e.src.ReadRecords(ctx, ReadRequest{From: from, To: to, Filter: combos[0], Sort: sortBy, Order: order, MaxRows: maxRows})
+	} else {
+		// The row cap is the query's, not each combination's (issue 9, item 6: 8 port values
+		// read 8 × the cap): the combinations are read one after another, each with what the
+		// cap leaves. Each read still pages in parallel where its source does.
+		held := 0
+		for i, c := range combos {
+			if held >= maxRows {
+				results[i] = &ReadResult{Capped: true, Total: -1}
+				continue
+			}
+			results[i], errs[i] = e.src.ReadRecords(ctx, ReadRequest{From: from, To: to, Filter: c, Sort: sortBy, Order: order, MaxRows: maxRows - held})
+			if errs[i] != nil {
+				break
+			}
+			held += len(results[i].Records)
+		}
 	}
-	wg.Wait()
 	set := &RecordSet{}
 	for i, r := range results {
 		if errs[i] != nil {
 			return nil, errs[i]
+		}
+		if r == nil {
+			continue
 		}
 		if r.Total < 0 || set.Total < 0 {
 			set.Total = -1
@@ -224,9 +239,11 @@ func (e *Engine) Read(ctx context.Context, from, to time.Time, f Filters, sortBy
 	// Several combinations can match one record (port 80 and port 443 both match 80 → 443).
 	seen := make(map[string]struct{})
 	for _, r := range results {
+		if r == nil {
+			continue
+		}
 		for _, rec := range r.Records {
-			if _, dup := seen[rec.ID]; !dup {
-				seen[rec.ID] = struct{}{}
+			if k := recordKey(&rec); !seenBefore(seen, k) {
 				set.Records = append(set.Records, rec)
 			}
 		}
@@ -271,4 +288,23 @@ func CappedNotice(set *RecordSet, consequence string) string {
 	}
 	return fmt.Sprintf("%d of %d flows: the data source's row cap stopped the read; %s. Narrow the time range or filters, or raise the row cap.",
 		len(set.Records), set.Total, consequence)
+}
+
+// recordKey identifies a record across combinations: its id, or, for a record without one (a
+// server sending null ids), its content, so that records without ids are not merged into one.
+func recordKey(r *Record) string {
+	if r.ID != "" {
+		return r.ID
+	}
+	return fmt.Sprintf("\x00%d|%d|%d|%s|%s|%d|%d|%d|%d|%d|%s|%d|%d", r.TimeMs, r.StartMs, r.EndMs, r.SrcIP, r.DstIP,
+		r.SrcPort, r.DstPort, r.Protocol, r.Bytes, r.Packets, r.Exporter, r.FirstSeenMs, r.LastSeenMs)
+}
+
+// seenBefore says whether k is in seen, and adds it.
+func seenBefore(seen map[string]struct{}, k string) bool {
+	if _, ok := seen[k]; ok {
+		return true
+	}
+	seen[k] = struct{}{}
+	return false
 }

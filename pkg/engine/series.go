@@ -69,6 +69,8 @@ type SeriesResult struct {
 	Series  []Series
 	// WidenedFrom is the width asked for when it had to be widened, else 0.
 	WidenedFrom time.Duration
+	// Dropped counts the records left out because their window lies outside the range.
+	Dropped int
 	// Unread marks buckets that were not read (drawn as no data, never 0); nil when all were.
 	Unread []bool
 	// Partial says what was covered and why not the rest, when some buckets are unread.
@@ -205,10 +207,16 @@ func metricOf(r *Record, metric string) float64 {
 // BuildSeries buckets records by StartMs into series: the top N groups ranked over the whole
 // range, plus "Other" with the rest of each bucket, so that they add up to the total. Buckets
 // inside the range with no records are 0. The grid is aligned to multiples of the width and
-// reaches every record given, so nothing read is dropped.
+// covers the range's windows and one window either side (sources differ in how they select
+// records at the edges); a record outside that is left out and counted in Dropped, never
+// stretched over (a server's absurd window_start once made a 1 h query 57 M points). The grid
+// never has more than MaxPoints points (MaxSeriesPoints when 0), whatever the range.
 func BuildSeries(recs []Record, spec SeriesSpec) SeriesResult {
 	if spec.Window <= 0 {
 		spec.Window = time.Minute
+	}
+	if spec.MaxPoints <= 0 {
+		spec.MaxPoints = MaxSeriesPoints
 	}
 	// Pass 1: totals per group for the ranking, and each record's group.
 	type group struct {
@@ -222,10 +230,18 @@ func BuildSeries(recs []Record, spec SeriesSpec) SeriesResult {
 	// Sources select records by their end, so the windows of [from, to] are those ending
 	// inside it; the grid starts from theirs, and reaches any record a source sends beyond them.
 	windowMs := spec.Window.Milliseconds()
-	minStart := -floorTo(-(spec.From.UnixMilli() - windowMs), windowMs)
-	maxStart := floorTo(spec.To.UnixMilli()-windowMs, windowMs)
+	fromMs, toMs := clampMs(spec.From.UnixMilli()), clampMs(spec.To.UnixMilli())
+	minStart := -floorTo(-(fromMs - windowMs), windowMs)
+	maxStart := floorTo(toMs-windowMs, windowMs)
+	lowest, highest := minStart-windowMs, maxStart+windowMs
+	var out SeriesResult
 	for i := range recs {
 		r := &recs[i]
+		if r.StartMs < lowest || r.StartMs > highest {
+			out.Dropped++
+			recGroup[i] = -1
+			continue
+		}
 		k := keyOf(r, spec.GroupBy)
 		g, ok := index[k]
 		if !ok {
@@ -259,7 +275,6 @@ func BuildSeries(recs []Record, spec SeriesSpec) SeriesResult {
 	for i := range groups {
 		groups[i].slot = -1
 	}
-	var out SeriesResult
 	for slot, g := range kept {
 		groups[g].slot = slot
 		labels, display := labelsOf(groups[g].key, &spec)
@@ -270,14 +285,8 @@ func BuildSeries(recs []Record, spec SeriesSpec) SeriesResult {
 		otherSlot = len(out.Series)
 		out.Series = append(out.Series, Series{Labels: otherLabels(&spec), Display: OtherLabel})
 	}
-	if len(out.Series) == 0 {
-		// No records: one series of zeros still tells the panel the traffic was nil.
-		if spec.GroupBy == GroupNone {
-			out.Series = append(out.Series, Series{})
-		} else {
-			out.Series = append(out.Series, Series{Labels: otherLabels(&spec), Display: OtherLabel})
-		}
-	}
+	// No records: no series. An empty range is no data (an alert rule goes to No Data), not a
+	// line of zeros, and never an "Other" nobody asked for (issue 9, item 16).
 
 	// The grid, widened until it fits the point cap.
 	width := spec.Width
@@ -290,7 +299,7 @@ func BuildSeries(recs []Record, spec SeriesSpec) SeriesResult {
 		return first, int((floorTo(maxStart, wm)-first)/wm) + 1
 	}
 	first, n := grid(width)
-	if spec.MaxPoints > 0 && len(out.Series)*n > spec.MaxPoints {
+	if len(out.Series)*n > spec.MaxPoints {
 		out.WidenedFrom = width
 		for _, w := range widerWidths(width) {
 			width = w
@@ -298,6 +307,20 @@ func BuildSeries(recs []Record, spec SeriesSpec) SeriesResult {
 				break
 			}
 		}
+		if len(out.Series)*n > spec.MaxPoints {
+			// Longer than a year of whole days can fit: as many windows per bucket as it takes.
+			perSeries := int64(max(spec.MaxPoints/max(len(out.Series), 1), 1))
+			span := maxStart - minStart + windowMs
+			buckets := (span+perSeries-1)/perSeries + windowMs - 1
+			width = time.Duration(buckets/windowMs*windowMs) * time.Millisecond
+			if first, n = grid(width); len(out.Series)*n > spec.MaxPoints {
+				width *= 2
+				first, n = grid(width)
+			}
+		}
+	}
+	if len(out.Series) == 0 {
+		n = 0
 	}
 	out.Start, out.Width, out.Buckets = time.UnixMilli(first).UTC(), width, n
 	for i := range out.Series {
@@ -308,6 +331,9 @@ func BuildSeries(recs []Record, spec SeriesSpec) SeriesResult {
 	wm := width.Milliseconds()
 	for i := range recs {
 		r := &recs[i]
+		if recGroup[i] < 0 {
+			continue
+		}
 		slot := groups[recGroup[i]].slot
 		if slot < 0 {
 			if otherSlot < 0 {
@@ -347,6 +373,13 @@ func compareKeys(a, b groupKey) int {
 	return strings.Compare(a.b, b.b)
 }
 
+// MaxRangeMs bounds the time ranges a series covers: about 1,000 years either side of 1970
+// (a range beyond is cut to it), so that bucket widths stay within time.Duration.
+const MaxRangeMs = 1_000 * 366 * 24 * 3600 * 1000
+
+// clampMs keeps a time inside ±MaxRangeMs.
+func clampMs(ms int64) int64 { return min(max(ms, -MaxRangeMs), MaxRangeMs) }
+
 // floorTo rounds ms down to a multiple of step, also for times before 1970.
 func floorTo(ms, step int64) int64 {
 	q := ms / step
@@ -374,8 +407,13 @@ func widerWidths(w time.Duration) []time.Duration {
 // FormatWidth writes a bucket width as 2m, 1h, 1h30m.
 func FormatWidth(w time.Duration) string {
 	s := w.String()
-	s = strings.TrimSuffix(s, "0s")
-	s = strings.TrimSuffix(s, "0m")
+	// "30m0s" is 30m and "2h0m0s" 2h; trimming a bare "0m" would make 30m "3".
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
 	if s == "" {
 		return fmt.Sprint(w)
 	}

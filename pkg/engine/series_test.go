@@ -16,3 +16,13 @@ func TestBucketWidth(t *testing.T) {
 		}
 	}
 }
+
+func TestFormatWidth(t *testing.T) {
+	for w, want := range map[time.Duration]string{
+		time.Minute: "1m", 30 * time.Minute: "30m", 2 * time.Hour: "2h", 90 * time.Minute: "1h30m", 24 * time.Hour: "24h", 10 * time.Minute: "10m",
+	} {
+		if got := FormatWidth(w); got != want {
+			t.Errorf("FormatWidth(%v) = %q, want %q", w, got, want)
+		}
+	}
+}

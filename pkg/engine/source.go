@@ -355,6 +355,9 @@ type Common struct {
 	PageSize       int
 	RowCap         int
 	MaxConcurrency int
+	// QueryBytes and InstanceBytes are the byte budgets of answers per query and per data
+	// source (0: the source's default).
+	QueryBytes, InstanceBytes int64
 }
 
 // Config is what a source is built from. Each source reads its own fields of
@@ -372,3 +375,18 @@ type Config struct {
 
 // Factory builds a source for one data source instance.
 type Factory func(ctx context.Context, cfg Config) (Source, error)
+
+// QueryScoper is a source that accounts for each query as a whole (byte budgets, requests
+// retried, what its server did wrong). BeginQuery returns the context for the query's calls and
+// a function to call once the query is answered, which ends the accounting and says what the
+// answer must carry.
+type QueryScoper interface {
+	BeginQuery(ctx context.Context) (context.Context, func() QueryNotes)
+}
+
+// QueryNotes are what a query's answer carries from its accounting: Executed lines for
+// ExecutedQueryString (requests retried), Warnings for notices (a server that did not page).
+type QueryNotes struct {
+	Executed []string
+	Warnings []string
+}

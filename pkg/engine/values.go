@@ -21,7 +21,7 @@ const (
 )
 
 // variableScanRows bounds the read behind exporter, port and dimension values: the largest
-// records of the range, by bytes. A variable or an ad-hoc filter must never start an
+// records of the range, by bytes (the newest from a source that sorts by time only). A variable or an ad-hoc filter must never start an
 // unbounded scan.
 const variableScanRows = 5000
 
@@ -75,7 +75,7 @@ func (e *Engine) VariableOptions(ctx context.Context, q ValuesQuery) ([]Option, 
 			out = append(out, Option{Text: p.Protocol, Value: p.Protocol})
 		}
 	default:
-		set, err := e.Read(ctx, q.From, q.To, q.Filters, SortBytes, OrderDesc, min(variableScanRows, e.rowCap))
+		set, err := e.Read(ctx, q.From, q.To, q.Filters, e.scanSort(), OrderDesc, min(variableScanRows, e.rowCap))
 		if err != nil {
 			return nil, err
 		}
@@ -128,7 +128,16 @@ func (e *Engine) hostnames(ctx context.Context, from, to time.Time, agg *Aggrega
 
 // hostnameRead is the read that names addresses when the aggregation read no records.
 func (e *Engine) hostnameRead(from, to time.Time) ReadRequest {
-	return ReadRequest{From: from, To: to, Sort: SortBytes, Order: OrderDesc, MaxRows: min(hostnameRows, e.pageSize)}
+	return ReadRequest{From: from, To: to, Sort: e.scanSort(), Order: OrderDesc, MaxRows: min(hostnameRows, e.pageSize)}
+}
+
+// scanSort is the order of the bounded reads behind values: the largest records first, or the
+// newest first from a source that sorts by time only (Trustgrid, Huawei CFW).
+func (e *Engine) scanSort() string {
+	if slices.Contains(e.caps.SortFields, SortBytes) {
+		return SortBytes
+	}
+	return SortTime
 }
 
 // rankValues orders the distinct values of records by their bytes, largest first.

@@ -35,6 +35,10 @@ type Settings struct {
 	PageSize       int
 	RowCap         int
 	MaxConcurrency int
+	// QueryBudgetMB and DataSourceBudgetMB bound the bytes of answers one query, and the
+	// queries in progress together, may read (0: the source's default; docs/robustness.md).
+	QueryBudgetMB      int
+	DataSourceBudgetMB int
 }
 
 // settingsJSON holds numbers as text: the config editor saves numbers, provisioning files may
@@ -45,6 +49,8 @@ type settingsJSON struct {
 	PageSize       flexValue `json:"pageSize"`
 	RowCap         flexValue `json:"rowCap"`
 	MaxConcurrency flexValue `json:"maxConcurrency"`
+	QueryBudget    flexValue `json:"queryBudgetMB"`
+	SourceBudget   flexValue `json:"dataSourceBudgetMB"`
 }
 
 // LoadSettings reads and validates instance settings. Errors name the setting and its value.
@@ -71,6 +77,12 @@ func LoadSettings(s backend.DataSourceInstanceSettings) (Settings, error) {
 			return out, err
 		}
 		if err := readPositive("maxConcurrency", raw.MaxConcurrency, 1, 64, func(v int) { out.MaxConcurrency = v }); err != nil {
+			return out, err
+		}
+		if err := readPositive("queryBudgetMB", raw.QueryBudget, 1, 8192, func(v int) { out.QueryBudgetMB = v }); err != nil {
+			return out, err
+		}
+		if err := readPositive("dataSourceBudgetMB", raw.SourceBudget, 1, 32768, func(v int) { out.DataSourceBudgetMB = v }); err != nil {
 			return out, err
 		}
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend/instancemgmt"
 
 	"github.com/flowlens/flows-datasource/pkg/engine"
+	"github.com/flowlens/flows-datasource/pkg/internal/redact"
 	"github.com/flowlens/flows-datasource/pkg/models"
 )
 
@@ -35,9 +36,14 @@ type Datasource struct {
 	// query can say exactly which setting is wrong.
 	settingsErr error
 	httpClient  *http.Client
-	engine      *engine.Engine
-	handler     backend.QueryDataHandler
-	resources   backend.CallResourceHandler
+	// transport is the connection pool under httpClient: the SDK wraps it in middlewares,
+	// which hide its CloseIdleConnections from httpClient's.
+	transport *http.Transport
+	// redactor knows the data source's secrets; everything sent to Grafana passes it.
+	redactor  *redact.Redactor
+	engine    *engine.Engine
+	handler   backend.QueryDataHandler
+	resources backend.CallResourceHandler
 	// now is the clock the time-range rules compare against; tests fix it.
 	now func() time.Time
 }
@@ -64,7 +70,7 @@ func New(sources Sources) datasource.InstanceFactoryFunc {
 }
 
 func newDatasource(ctx context.Context, s backend.DataSourceInstanceSettings, sources Sources) (*Datasource, error) {
-	ds := &Datasource{uid: s.UID, name: s.Name, now: time.Now}
+	ds := &Datasource{uid: s.UID, name: s.Name, now: time.Now, redactor: redact.New(secretsOf(s)...)}
 	ds.settings, ds.settingsErr = models.LoadSettings(s)
 	ds.sourceType = cmp.Or(ds.settings.Source, sources.Default)
 	factory, known := sources.Factories[ds.sourceType]
@@ -82,10 +88,18 @@ func newDatasource(ctx context.Context, s backend.DataSourceInstanceSettings, so
 			opts.Timeouts = &t
 		}
 		opts.Timeouts.Timeout = ds.settings.Timeout
+		configure := opts.ConfigureTransport
+		opts.ConfigureTransport = func(o httpclient.Options, t *http.Transport) {
+			ds.transport = t
+			if configure != nil {
+				configure(o, t)
+			}
+		}
 		if ds.httpClient, err = httpclient.New(opts); err != nil {
 			return nil, err
 		}
-		common := engine.Common{Timeout: ds.settings.Timeout, PageSize: ds.settings.PageSize, RowCap: ds.settings.RowCap, MaxConcurrency: ds.settings.MaxConcurrency}
+		common := engine.Common{Timeout: ds.settings.Timeout, PageSize: ds.settings.PageSize, RowCap: ds.settings.RowCap, MaxConcurrency: ds.settings.MaxConcurrency,
+			QueryBytes: int64(ds.settings.QueryBudgetMB) << 20, InstanceBytes: int64(ds.settings.DataSourceBudgetMB) << 20}
 		src, err := factory(ctx, engine.Config{Instance: s, HTTPClient: ds.httpClient, Common: common, Now: func() time.Time { return ds.now() }})
 		if err != nil {
 			ds.settingsErr = err
@@ -152,7 +166,7 @@ func (d *Datasource) QueryData(ctx context.Context, req *backend.QueryDataReques
 
 // CallResource serves the editor's resource calls (see resources.go).
 func (d *Datasource) CallResource(ctx context.Context, req *backend.CallResourceRequest, sender backend.CallResourceResponseSender) error {
-	return d.resources.CallResource(ctx, req, sender)
+	return d.resources.CallResource(ctx, req, cleanSender{r: d.redactor, next: sender})
 }
 
 type batchNowKey struct{}
@@ -165,8 +179,13 @@ func (d *Datasource) batchNow(ctx context.Context) time.Time {
 	return d.now()
 }
 
-// Dispose closes idle connections when Grafana replaces this instance (settings changed).
+// Dispose closes idle connections when Grafana replaces this instance (settings changed), on
+// the transport itself: through the SDK's middlewares httpClient.CloseIdleConnections reaches
+// nothing, and each replaced instance would keep its connections' goroutines.
 func (d *Datasource) Dispose() {
+	if d.transport != nil {
+		d.transport.CloseIdleConnections()
+	}
 	if d.httpClient != nil {
 		d.httpClient.CloseIdleConnections()
 	}

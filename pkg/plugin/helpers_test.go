@@ -39,7 +39,7 @@ type env struct {
 }
 
 // newEnv starts a simulator over real HTTP on loopback at testNow.
-func newEnv(t *testing.T, cfg simulator.Config) *env {
+func newEnv(t testing.TB, cfg simulator.Config) *env {
 	t.Helper()
 	c := newClock(testNow)
 	if cfg.Token == "" {
@@ -61,12 +61,12 @@ func newEnv(t *testing.T, cfg simulator.Config) *env {
 }
 
 // datasource makes a data source pointed at the simulator; jsonData adds settings.
-func (e *env) datasource(t *testing.T, jsonData map[string]any) *Datasource {
+func (e *env) datasource(t testing.TB, jsonData map[string]any) *Datasource {
 	t.Helper()
 	return newTestDatasource(t, e.srv.URL, testToken, jsonData, e.clock.Now)
 }
 
-func newTestDatasource(t *testing.T, url, token string, jsonData map[string]any, now func() time.Time) *Datasource {
+func newTestDatasource(t testing.TB, url, token string, jsonData map[string]any, now func() time.Time) *Datasource {
 	t.Helper()
 	raw, _ := json.Marshal(jsonData)
 	inst, err := New(testSources)(context.Background(), backend.DataSourceInstanceSettings{

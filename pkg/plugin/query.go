@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
@@ -39,7 +40,7 @@ func (d *Datasource) serve(h queryHandler) backend.QueryDataHandlerFunc {
 		resp := backend.NewQueryDataResponse()
 		now := d.batchNow(ctx)
 		for _, dq := range req.Queries {
-			resp.Responses[dq.RefID] = d.answer(ctx, dq, func() (data.Frames, error) {
+			resp.Responses[dq.RefID] = d.answer(ctx, dq, func(ctx context.Context) (data.Frames, error) {
 				q, err := models.ParseQuery(dq)
 				if err != nil {
 					return nil, err
@@ -63,7 +64,7 @@ func (d *Datasource) serveSource(h engine.QueryTypeHandler) backend.QueryDataHan
 		resp := backend.NewQueryDataResponse()
 		now := d.batchNow(ctx)
 		for _, dq := range req.Queries {
-			resp.Responses[dq.RefID] = d.answer(ctx, dq, func() (data.Frames, error) {
+			resp.Responses[dq.RefID] = d.answer(ctx, dq, func(ctx context.Context) (data.Frames, error) {
 				return h.HandleQuery(ctx, engine.SourceQuery{RefID: dq.RefID, QueryType: dq.QueryType, JSON: dq.JSON,
 					From: dq.TimeRange.From, To: dq.TimeRange.To, Interval: dq.Interval, FromAlert: fromAlert, Now: now})
 			})
@@ -72,8 +73,10 @@ func (d *Datasource) serveSource(h engine.QueryTypeHandler) backend.QueryDataHan
 	}
 }
 
-// answer runs one query's handler and turns its outcome into the query's response.
-func (d *Datasource) answer(_ context.Context, dq backend.DataQuery, run func() (data.Frames, error)) (res backend.DataResponse) {
+// answer runs one query's handler and turns its outcome into the query's response, safe to
+// send (clean.go).
+func (d *Datasource) answer(ctx context.Context, dq backend.DataQuery, run func(context.Context) (data.Frames, error)) (res backend.DataResponse) {
+	defer func() { res = cleanResponse(d.redactor, res) }()
 	defer func() {
 		if p := recover(); p != nil {
 			log.DefaultLogger.Error("query panicked", "refId", dq.RefID, "panic", p, "stack", string(debug.Stack()))
@@ -85,12 +88,38 @@ func (d *Datasource) answer(_ context.Context, dq backend.DataQuery, run func() 
 		return backend.ErrDataResponseWithSource(backend.StatusBadRequest, backend.ErrorSourceDownstream,
 			"data source settings: "+d.settingsErr.Error())
 	}
-	frames, err := run()
+	var notes engine.QueryNotes
+	if scoper, ok := d.engine.Source().(engine.QueryScoper); ok {
+		var end func() engine.QueryNotes
+		ctx, end = scoper.BeginQuery(ctx)
+		frames, err := run(ctx)
+		notes = end()
+		return d.framed(dq, frames, err, notes)
+	}
+	frames, err := run(ctx)
+	return d.framed(dq, frames, err, notes)
+}
+
+// framed is a handler's outcome as the query's response, with what the source's accounting
+// says: requests retried in ExecutedQueryString, the server's misbehaviour as warnings.
+func (d *Datasource) framed(dq backend.DataQuery, frames data.Frames, err error, notes engine.QueryNotes) backend.DataResponse {
 	if err != nil {
 		return errorResponse(err)
 	}
 	for _, f := range frames {
 		f.RefID = dq.RefID
+	}
+	if len(frames) > 0 {
+		first := frames[0]
+		if len(notes.Executed) > 0 {
+			if first.Meta == nil {
+				first.Meta = &data.FrameMeta{}
+			}
+			first.Meta.ExecutedQueryString = strings.TrimSpace(first.Meta.ExecutedQueryString + "\n" + strings.Join(notes.Executed, "\n"))
+		}
+		for _, w := range notes.Warnings {
+			engine.AddNotice(first, data.NoticeSeverityWarning, w+".")
+		}
 	}
 	return backend.DataResponse{Frames: frames}
 }

@@ -124,6 +124,11 @@ func (d *Datasource) handlePreview(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req previewRequest
+	if r.Body == nil || r.Body == http.NoBody {
+		// Grafana passes no body at all for an empty one (issue 9, item 10: this was a panic).
+		writeError(w, &models.QueryError{Field: "body", Msg: `is empty: send {"query": <the query>, "from": <epoch ms>, "to": <epoch ms>, "intervalMs": <ms>}`})
+		return
+	}
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req); err != nil {
 		writeError(w, &models.QueryError{Field: "body", Msg: fmt.Sprintf("is not a preview request: %v", err)})
 		return

@@ -20,8 +20,8 @@ func TestAlertRulesOnTrustgridAndHuaweiCFW(t *testing.T) {
 		ds       *Datasource
 		groupBys []string
 	}{
-		{"trustgrid", c.trustgrid, []string{"none", "protocol", "src", "dst", "pair", "dstPort", "exporter"}},
-		{"huaweiCfw", c.huawei, []string{"none", "protocol", "src", "dst", "pair", "dstPort"}},
+		{"trustgrid", c.trustgrid, []string{"none", "protocol", "src", "dst", "pair", "dstPort", "exporter", "action", "srcNode", "dstNode", "tcpFlags"}},
+		{"huaweiCfw", c.huawei, []string{"none", "protocol", "src", "dst", "pair", "dstPort", "direction", "app", "dstHost", "srcRegion", "dstRegion"}},
 	} {
 		t.Run(s.name, func(t *testing.T) {
 			for _, dim := range []string{"src", "dst", "pair"} {

@@ -34,7 +34,16 @@ func (d *Datasource) trafficHandler(ctx context.Context, r request) (data.Frames
 	for _, f := range frames {
 		d.addSeriesLinks(f)
 	}
+	if len(frames) == 0 {
+		// No records in the range: no data, said as dataplane says it (a frame without fields).
+		frames = data.Frames{data.NewFrame(q.Metric)}
+		frames[0].Meta = &data.FrameMeta{Type: data.FrameTypeTimeSeriesMulti, TypeVersion: data.FrameTypeVersion{0, 1}, ExecutedQueryString: ans.Executed}
+	}
 	first := frames[0]
+	if res.Dropped > 0 {
+		engine.AddNotice(first, data.NoticeSeverityWarning, fmt.Sprintf(
+			"%d records were left out: their time window lies outside the query's time range (the source sent them anyway).", res.Dropped))
+	}
 	if res.WidenedFrom > 0 {
 		engine.AddNotice(first, data.NoticeSeverityInfo, fmt.Sprintf(
 			"Buckets widened from %s to %s: %d series × the range at %s would exceed %d points.",

@@ -244,12 +244,16 @@ func writeSpaces(w io.Writer, n int64) {
 	}
 }
 
-// gzipSpaces holds, per size, one gzip member inflating to that many spaces: compressing a
-// gigabyte takes seconds, and the bomb is the same for every request.
-var gzipSpaces sync.Map // int64 -> []byte
+// spacesMember is one gzip member inflating to a megabyte of spaces (about a kilobyte):
+// compressing it once is cheap, and a bomb of any size is that member repeated.
+var spacesMember = sync.OnceValue(func() []byte {
+	var b bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
+	writeSpaces(zw, 1<<20)
+	_ = zw.Close()
+	return b.Bytes()
+})
 
-// writeGzipBomb writes body gzip-compressed with n spaces inside its outer JSON value, as
-// three gzip members (a gzip stream may hold several; readers inflate them in sequence).
 func writeGzipBomb(w io.Writer, body []byte, n int64) {
 	member := func(p []byte) []byte {
 		var b bytes.Buffer
@@ -258,18 +262,14 @@ func writeGzipBomb(w io.Writer, body []byte, n int64) {
 		_ = zw.Close()
 		return b.Bytes()
 	}
-	spaces, ok := gzipSpaces.Load(n)
-	if !ok {
-		var b bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
-		writeSpaces(zw, n)
-		_ = zw.Close()
-		spaces, _ = gzipSpaces.LoadOrStore(n, b.Bytes())
-	}
 	if len(body) == 0 {
 		body = []byte("{}")
 	}
 	_, _ = w.Write(member(body[:1]))
-	_, _ = w.Write(spaces.([]byte))
+	for range (n + 1<<20 - 1) >> 20 {
+		if _, err := w.Write(spacesMember()); err != nil {
+			return
+		}
+	}
 	_, _ = w.Write(member(body[1:]))
 }

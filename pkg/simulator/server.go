@@ -86,7 +86,7 @@ type Fault struct {
 	NullIDs      bool  // /flows: ids null or empty and a null record; aggregates: null rows first and last
 	LongStrings  int   // every text value grows by this many bytes (two-byte characters)
 	PadBytes     int64 // this many bytes of whitespace inside the JSON (a huge body)
-	GzipBomb     int64 // the answer is gzip-encoded and inflates to this many bytes more
+	GzipBomb     int64 // the answer is gzip-encoded and inflates to this many bytes more (whole MB)
 }
 
 // Server is the Flows API simulator; it is an http.Handler.

@@ -74,9 +74,29 @@ func Run(ctx context.Context, c Caller, sourceNow func() int64, ends []int64, as
 func runOnce(ctx context.Context, c Caller, sourceNow func() int64, ends []int64, ask Ask, parallel int, requests *atomic.Int64) ([]Point, error) {
 	points := make([]Point, len(ends))
 	errs := make([]error, len(ends))
+	// The call that Run repeats must be answered before every other call of the plan, or a
+	// window indexed while the calls run concurrently could reach it and its repeat alike and
+	// go unnoticed. So it runs alone, first; the rest run in parallel after it.
+	lead := -1
+	for i, end := range ends {
+		if Secs(sourceNow(), end) > 0 {
+			lead = i
+			break
+		}
+	}
+	if lead >= 0 {
+		p, err := cumAt(ctx, c, sourceNow, ends[lead], ask, requests)
+		if err != nil {
+			return nil, err
+		}
+		points[lead] = p
+	}
 	slots := make(chan struct{}, max(parallel, 1))
 	var wg sync.WaitGroup
 	for i, end := range ends {
+		if i == lead {
+			continue
+		}
 		wg.Go(func() {
 			slots <- struct{}{}
 			defer func() { <-slots }()

@@ -5,7 +5,48 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
+
+// Whatever text surrounds an echoed secret, in whichever form, what a user is shown is valid
+// UTF-8, at most MaxSnippet bytes (plus an ellipsis), and holds no form of the secret.
+func FuzzShownText(f *testing.F) {
+	f.Add("invalid token ", " for /api/v1/flows", "s3cr+t/T0ken=9f", uint8(0))
+	f.Add(strings.Repeat("x", 190), "\xff\xfe tail", "s3cr+t/T0ken=9f", uint8(1))
+	f.Add("Authorization: ", "", "abcdefgh", uint8(2))
+	f.Add("é", strings.Repeat("é", 150), "tok-3f9a1c77e2b54d08a6-secret", uint8(3))
+	f.Fuzz(func(t *testing.T, before, after, secret string, form uint8) {
+		if len(secret) < minSubstringSecret || !utf8.ValidString(secret) || strings.ContainsFunc(secret, func(r rune) bool { return r <= ' ' }) {
+			return
+		}
+		forms := []string{
+			secret,
+			url.QueryEscape(secret),
+			base64.StdEncoding.EncodeToString([]byte("Bearer " + secret)),
+			base64.URLEncoding.EncodeToString([]byte("user:" + secret)),
+		}
+		echo := forms[int(form)%len(forms)]
+		got := New(secret).Shown(before + echo + after)
+		if !utf8.ValidString(got) {
+			t.Fatalf("not UTF-8: %q", got)
+		}
+		if len(got) > MaxSnippet+len("…") {
+			t.Fatalf("%d bytes", len(got))
+		}
+		for _, leak := range []string{secret, url.QueryEscape(secret)} {
+			if strings.Contains(got, leak) {
+				t.Fatalf("%q holds %q", got, leak)
+			}
+		}
+	})
+}
+
+func TestCutKeepsCharactersWhole(t *testing.T) {
+	s := strings.Repeat("x", 199) + "éé"
+	if got := Cut(s, 200); got != strings.Repeat("x", 199)+"…" {
+		t.Fatalf("%q", got)
+	}
+}
 
 func TestCleanRemovesEveryForm(t *testing.T) {
 	const secret = "s3cr+t/Key=42"

@@ -28,11 +28,12 @@ func (c *Client) SetLimits(l Limits) { c.limits = l }
 // against the budgets, and the requests tried again. Start it with StartQuery and end it with
 // Done; requests made without one are each accounted alone.
 type Query struct {
-	c       *Client
-	bytes   atomic.Int64
-	mu      sync.Mutex
-	retries []string
-	done    atomic.Bool
+	c        *Client
+	bytes    atomic.Int64
+	mu       sync.Mutex
+	retries  []string
+	problems []string
+	done     atomic.Bool
 }
 
 type queryKey struct{}
@@ -63,6 +64,24 @@ func (q *Query) Retries() []string {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return slices.Clone(q.retries)
+}
+
+// Problems lists what the server did wrong that reads worked around (PagedFlows.Problems), each
+// once.
+func (q *Query) Problems() []string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return slices.Clone(q.problems)
+}
+
+func (q *Query) problem(what ...string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, w := range what {
+		if !slices.Contains(q.problems, w) {
+			q.problems = append(q.problems, w)
+		}
+	}
 }
 
 func (q *Query) retried(what string) {

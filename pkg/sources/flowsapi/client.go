@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/flowlens/flows-datasource/pkg/internal/redact"
 )
 
 const (
@@ -40,7 +42,7 @@ type Client struct {
 	// shownBase is base as errors and messages show it: without the password.
 	shownBase string
 	token     string
-	redactor  *redactor
+	redactor  *redact.Redactor
 	http      *http.Client
 	slots     chan struct{}
 	share     *share
@@ -62,7 +64,7 @@ func (c *Client) SetClock(now func() time.Time) { c.now = now }
 func New(baseURL, token string, hc *http.Client, maxConcurrency int) (*Client, error) {
 	u, err := ParseBaseURL(baseURL)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("base URL %w", err)
 	}
 	if maxConcurrency < 1 {
 		maxConcurrency = 1
@@ -79,7 +81,7 @@ func New(baseURL, token string, hc *http.Client, maxConcurrency int) (*Client, e
 		return nil
 	}
 	return &Client{
-		base: u.String(), shownBase: redactURL(u), token: token, redactor: newRedactor(token, password),
+		base: u.String(), shownBase: redactURL(u), token: token, redactor: redact.New(token, password),
 		http: &own, slots: make(chan struct{}, maxConcurrency), share: newShare(), limits: DefaultLimits,
 		now: time.Now, backoff: transientBackoff,
 	}, nil
@@ -91,16 +93,16 @@ func New(baseURL, token string, hc *http.Client, maxConcurrency int) (*Client, e
 func ParseBaseURL(baseURL string) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimRight(strings.TrimSpace(baseURL), "/"))
 	if err != nil {
-		return nil, fmt.Errorf("base URL %q is not a URL: set it to the address in front of /api/v1, e.g. https://siem.example.com", redactRawURL(baseURL))
+		return nil, fmt.Errorf("%q is not a URL; set it to the address in front of /api/v1, e.g. https://siem.example.com", redactRawURL(baseURL))
 	}
 	shown := redactURL(u)
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
-		return nil, fmt.Errorf("base URL %q is not an http(s) URL: set it to the address in front of /api/v1, e.g. https://siem.example.com", shown)
+		return nil, fmt.Errorf("%q is not an http(s) URL; set it to the address in front of /api/v1, e.g. https://siem.example.com", shown)
 	case u.RawQuery != "" || u.ForceQuery:
-		return nil, fmt.Errorf("base URL %q has a query string (?%s): remove it; the URL is the address in front of /api/v1", shown, u.RawQuery)
+		return nil, fmt.Errorf("%q has a query string (?%s); remove it: the URL is the address in front of /api/v1", shown, u.RawQuery)
 	case u.Fragment != "" || strings.Contains(baseURL, "#"):
-		return nil, fmt.Errorf("base URL %q has a fragment (#%s): remove it; the URL is the address in front of /api/v1", shown, u.Fragment)
+		return nil, fmt.Errorf("%q has a fragment (#%s); remove it: the URL is the address in front of /api/v1", shown, u.Fragment)
 	}
 	return u, nil
 }
@@ -186,7 +188,7 @@ func (c *Client) Edge(ctx context.Context, order string) (page *FlowPage, date, 
 	}
 	page = &FlowPage{}
 	if err := json.Unmarshal(res.body, page); err != nil {
-		return nil, date, sent, received, &DecodeError{URL: res.url, Err: err, Detail: c.redactor.shown(err.Error()), Snippet: c.redactor.shown(string(res.body))}
+		return nil, date, sent, received, &DecodeError{URL: res.url, Err: err, Detail: c.redactor.Shown(err.Error()), Snippet: c.redactor.Shown(string(res.body))}
 	}
 	return page, res.date, sent, received, nil
 }
@@ -218,7 +220,7 @@ func (c *Client) getShared(ctx context.Context, path string, v url.Values, cache
 		return err
 	}
 	if err := json.Unmarshal(res.body, out); err != nil {
-		return &DecodeError{URL: res.url, Err: err, Detail: c.redactor.shown(err.Error()), Snippet: c.redactor.shown(string(res.body))}
+		return &DecodeError{URL: res.url, Err: err, Detail: c.redactor.Shown(err.Error()), Snippet: c.redactor.Shown(string(res.body))}
 	}
 	return nil
 }
@@ -281,7 +283,7 @@ func (c *Client) getOnce(ctx context.Context, q *Query, endpoint, target string)
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
-		return nil, 0, &RequestError{Kind: KindOther, URL: shown, Err: err, Detail: c.redactor.shown(rootCause(err))}
+		return nil, 0, &RequestError{Kind: KindOther, URL: shown, Err: err, Detail: c.redactor.Shown(rootCause(err))}
 	}
 	req.Header.Set("Accept", "application/json")
 	if c.token != "" {
@@ -306,8 +308,8 @@ func (c *Client) getOnce(ctx context.Context, q *Query, endpoint, target string)
 	if resp.StatusCode != http.StatusOK {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 		text := strings.ToValidUTF8(errorText(body), "\uFFFD")
-		msg := c.redactor.shown(text)
-		if (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) && c.redactor.contains(text) {
+		msg := c.redactor.Shown(text)
+		if (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) && c.redactor.Contains(text) {
 			// A server that echoes rejected credentials: say nothing of what it said.
 			msg = "(not shown: it repeats the credentials)"
 		}
@@ -529,5 +531,5 @@ func (c *Client) classify(endpoint string, err error) *RequestError {
 	case errors.As(err, &netErr) && netErr.Timeout():
 		kind = KindTimeout
 	}
-	return &RequestError{Kind: kind, URL: endpoint, Err: err, Detail: c.redactor.shown(rootCause(err))}
+	return &RequestError{Kind: kind, URL: endpoint, Err: err, Detail: c.redactor.Shown(rootCause(err))}
 }

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/flowlens/flows-datasource/pkg/simulator"
 	"github.com/flowlens/flows-datasource/pkg/sources/flowsapi"
@@ -122,6 +123,9 @@ func FuzzDecodeResponses(f *testing.F) {
 			}
 			if strings.Contains(err.Error(), "secret-token") {
 				t.Fatal("token in error")
+			}
+			if !utf8.ValidString(err.Error()) {
+				t.Fatalf("error not valid UTF-8: %q", err)
 			}
 		}
 		_, err := c.Flows(context.Background(), flowsapi.FlowsParams{})

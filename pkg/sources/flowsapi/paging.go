@@ -121,6 +121,16 @@ func pageBudget(maxRows, pageSize int) int {
 // a page read early and its predecessor read late could skip the rows a new window pushed
 // between them.
 func (c *Client) PageFlows(ctx context.Context, p FlowsParams, pageSize, maxRows int) (*PagedFlows, error) {
+	out, err := c.pageFlows(ctx, p, pageSize, maxRows)
+	if err == nil && len(out.Problems) > 0 {
+		if q, own := c.queryOf(ctx); !own {
+			q.problem(out.Problems...)
+		}
+	}
+	return out, err
+}
+
+func (c *Client) pageFlows(ctx context.Context, p FlowsParams, pageSize, maxRows int) (*PagedFlows, error) {
 	r := &pageReader{out: &PagedFlows{}, seen: make(map[string]struct{}), maxRows: maxRows}
 	offset := 0
 	closed := !p.To.IsZero() && p.To.Before(c.now().Add(-settleTime))

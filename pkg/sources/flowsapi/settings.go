@@ -2,7 +2,6 @@ package flowsapi
 
 import (
 	"fmt"
-	"net/url"
 	"strings"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
@@ -24,9 +23,10 @@ func LoadSettings(s backend.DataSourceInstanceSettings) (Settings, error) {
 	if out.URL == "" {
 		return out, fmt.Errorf("URL: the Flows API base URL is empty; set it to the address in front of /api/v1, e.g. https://siem.example.com")
 	}
-	u, err := url.Parse(out.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return out, fmt.Errorf("URL: %q is not an http(s) URL; set it to the address in front of /api/v1, e.g. https://siem.example.com", out.URL)
+	// The same check as the client's: http(s), a host, no query string or fragment; the
+	// message shows the URL without its password.
+	if _, err := ParseBaseURL(out.URL); err != nil {
+		return out, fmt.Errorf("URL: %w", err)
 	}
 	return out, nil
 }

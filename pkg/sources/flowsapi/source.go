@@ -31,7 +31,18 @@ var (
 	_ engine.Counter            = (*Source)(nil)
 	_ engine.ClockSampler       = (*Source)(nil)
 	_ engine.RequestDescriber   = (*Source)(nil)
+	_ engine.QueryScoper        = (*Source)(nil)
 )
+
+// BeginQuery implements engine.QueryScoper: one byte budget for all the requests of a query,
+// and its retries and the server's misbehaviour reported with its answer.
+func (s *Source) BeginQuery(ctx context.Context) (context.Context, func() engine.QueryNotes) {
+	ctx, q := s.client.StartQuery(ctx)
+	return ctx, func() engine.QueryNotes {
+		q.Done()
+		return engine.QueryNotes{Executed: q.Retries(), Warnings: q.Problems()}
+	}
+}
 
 // NewSource is the engine.Factory of the Flows API.
 func NewSource(_ context.Context, cfg engine.Config) (engine.Source, error) {
@@ -48,6 +59,14 @@ func NewSource(_ context.Context, cfg engine.Config) (engine.Source, error) {
 		now = time.Now
 	}
 	c.SetClock(now)
+	limits := DefaultLimits
+	if cfg.Common.QueryBytes > 0 {
+		limits.QueryBytes = cfg.Common.QueryBytes
+	}
+	if cfg.Common.InstanceBytes > 0 {
+		limits.InstanceBytes = cfg.Common.InstanceBytes
+	}
+	c.SetLimits(limits)
 	return &Source{client: c, pageSize: max(cfg.Common.PageSize, 1), now: now}, nil
 }
 
@@ -235,6 +254,11 @@ func (s *Source) DescribeLookbackProtocols(windowSecs int64) string {
 func (s *Source) CheckHealth(ctx context.Context) engine.HealthResult {
 	now := s.now()
 	page, err := s.client.Flows(ctx, FlowsParams{From: now.Add(-time.Hour), To: now, Limit: 1})
+	if err == nil && page.Total < 0 {
+		// Issue 9, item 15: an impossible count is said, not printed as "-1,800 flows".
+		return engine.HealthResult{OK: true,
+			Message: fmt.Sprintf("Connected to the Flows API at %s, but it reports an impossible count of flows in the last hour (%d): its totals cannot be trusted, so the plugin counts records as it reads them.", s.client.BaseURL(), page.Total)}
+	}
 	if err == nil {
 		return engine.HealthResult{OK: true,
 			Message: fmt.Sprintf("Connected to the Flows API at %s: %s flows in the last hour.", s.client.BaseURL(), thousands(page.Total))}
@@ -276,6 +300,8 @@ func downstream(err error) error {
 	var apiErr *APIError
 	var reqErr *RequestError
 	var decErr *DecodeError
+	var redirErr *RedirectError
+	var budgetErr *BudgetError
 	switch {
 	case errors.As(err, &apiErr):
 		return engine.Downstream(apiStatus(apiErr.StatusCode), err)
@@ -285,8 +311,15 @@ func downstream(err error) error {
 			st = http.StatusGatewayTimeout
 		}
 		return engine.Downstream(st, err)
-	case errors.As(err, &decErr):
+	case errors.As(err, &decErr), errors.As(err, &redirErr):
 		return engine.Downstream(http.StatusBadGateway, err)
+	case errors.As(err, &budgetErr):
+		// The query asked for more than a query may read: the user narrows it. Or the other
+		// queries hold the data source's budget: this one may be tried again.
+		if budgetErr.Instance {
+			return engine.Downstream(http.StatusServiceUnavailable, err)
+		}
+		return engine.Downstream(http.StatusBadRequest, err)
 	default:
 		return err
 	}
