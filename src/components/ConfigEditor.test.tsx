@@ -144,3 +144,96 @@ describe('ConfigEditor', () => {
     expect(Object.prototype.hasOwnProperty.call(DataSource.prototype, 'testDatasource')).toBe(false);
   });
 });
+
+/** Picks an authentication method in plugin-ui's Auth section. */
+async function pickAuthMethod(label: string) {
+  await userEvent.click(screen.getByLabelText('Authentication method'));
+  await userEvent.click(await screen.findByText(label));
+}
+
+describe('ConfigEditor: sources', () => {
+  it('treats a data source saved without a source as the Flows API', () => {
+    renderEditor(makeOptions());
+    expect(screen.getByRole('radio', { name: 'Flows API' })).toBeChecked();
+    expect(screen.getByLabelText('API token')).toBeInTheDocument();
+  });
+
+  it('shows Trustgrid settings once picked: client ID in jsonData, secret in secureJsonData, or a JWT', async () => {
+    const { last } = renderEditor(makeOptions({ jsonData: { rowCap: 1000 } }));
+
+    await userEvent.click(screen.getByRole('radio', { name: 'Trustgrid' }));
+    expect(last().jsonData).toEqual({ rowCap: 1000, source: 'trustgrid' });
+    expect(screen.queryByLabelText('API token')).not.toBeInTheDocument();
+
+    await userEvent.type(screen.getByLabelText('Client ID'), 'tg1');
+    await userEvent.type(screen.getByLabelText('Client secret'), 's3');
+    expect(last().jsonData).toEqual({ rowCap: 1000, source: 'trustgrid', trustgridClientId: 'tg1' });
+    expect(last().secureJsonData).toEqual({ trustgridClientSecret: 's3' });
+
+    await pickAuthMethod('JWT');
+    await userEvent.type(screen.getByLabelText('JWT'), 'j1');
+    expect(last().secureJsonData).toMatchObject({ trustgridJwt: 'j1' });
+    expect(JSON.stringify(last().jsonData)).not.toContain('s3');
+
+    // back to the client: the backend would prefer a saved JWT, so it is forgotten
+    await pickAuthMethod('API client ID and secret');
+    expect(last().secureJsonData?.trustgridJwt).toBe('');
+    expect(last().secureJsonFields.trustgridJwt).toBe(false);
+  });
+
+  it('shows Huawei Cloud Firewall settings: region, endpoint, project, instance, AK/SK or IAM token', async () => {
+    const { last } = renderEditor(makeOptions());
+
+    await userEvent.click(screen.getByRole('radio', { name: 'Huawei Cloud Firewall' }));
+    await userEvent.type(screen.getByLabelText('Region'), 'cn-x');
+    await userEvent.type(screen.getByLabelText('Project ID'), 'p1');
+    await userEvent.type(screen.getByLabelText('Firewall instance ID'), 'f1');
+    await userEvent.type(screen.getByLabelText('Endpoint URL'), 'http://h');
+    await userEvent.type(screen.getByLabelText('Access key ID'), 'A1');
+    await userEvent.type(screen.getByLabelText('Secret access key'), 'S1');
+    expect(last().jsonData).toEqual({
+      source: 'huaweiCfw',
+      cfwRegion: 'cn-x',
+      cfwProjectId: 'p1',
+      cfwFwInstanceId: 'f1',
+    });
+    expect(last().url).toBe('http://h');
+    expect(last().secureJsonData).toEqual({ cfwAccessKey: 'A1', cfwSecretKey: 'S1' });
+
+    // the backend signs with a saved key pair first, so choosing the token forgets it
+    await pickAuthMethod('IAM token');
+    await userEvent.type(screen.getByLabelText('IAM token'), 't1');
+    expect(last().secureJsonData).toEqual({ cfwAccessKey: '', cfwSecretKey: '', cfwIamToken: 't1' });
+  });
+
+  it('shows Calico settings: index pattern and time field defaults, and the authentication type', async () => {
+    const { last } = renderEditor(makeOptions());
+
+    await userEvent.click(screen.getByRole('radio', { name: 'Calico (Elasticsearch)' }));
+    expect(screen.getByLabelText('Index pattern')).toHaveAttribute('placeholder', 'tigera_secure_ee_flows.*');
+    expect(screen.getByLabelText('Time field')).toHaveAttribute('placeholder', 'end_time');
+    await userEvent.type(screen.getByLabelText('Index pattern'), 'f*');
+
+    await pickAuthMethod('API key');
+    await userEvent.type(screen.getByLabelText('API key'), 'k1');
+    expect(last().jsonData).toEqual({ source: 'calico', indexPattern: 'f*', authType: 'apiKey' });
+    expect(last().secureJsonData).toEqual({ apiKey: 'k1' });
+    expect(last().basicAuth).toBe(false);
+
+    await pickAuthMethod('Basic authentication');
+    expect(last().jsonData.authType).toBe('basic');
+    expect(last().basicAuth).toBe(true);
+  });
+
+  it("drops the previous source's own settings when another is picked, keeping the limits", async () => {
+    const { last } = renderEditor(
+      makeOptions({ jsonData: { source: 'calico', indexPattern: 'f*', authType: 'apiKey', rowCap: 500 } })
+    );
+    expect(screen.getByRole('radio', { name: 'Calico (Elasticsearch)' })).toBeChecked();
+
+    await userEvent.click(screen.getByRole('radio', { name: 'Trustgrid' }));
+    expect(last().jsonData).toEqual({ source: 'trustgrid', rowCap: 500 });
+    await userEvent.click(screen.getByRole('radio', { name: 'Flows API' }));
+    expect(last().jsonData).toEqual({ source: 'flowsapi', rowCap: 500 });
+  });
+});
