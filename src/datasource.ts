@@ -15,6 +15,7 @@ import {
 import { DataSourceWithBackend, getTemplateSrv, isExpressionReference } from '@grafana/runtime';
 import { map, Observable, of } from 'rxjs';
 
+import { CapabilitiesProvider, SourceCapabilities } from './capabilities';
 import { migrateQuery } from './migrations';
 import { AD_HOC_KEYS, applyAdHocFilters, interpolateQuery } from './templating';
 import {
@@ -46,7 +47,12 @@ export interface PreviewResponse {
   notes?: string[];
 }
 
-export class DataSource extends DataSourceWithBackend<FlowsQuery, FlowsDataSourceOptions> {
+export class DataSource
+  extends DataSourceWithBackend<FlowsQuery, FlowsDataSourceOptions>
+  implements CapabilitiesProvider
+{
+  private capabilities?: Promise<SourceCapabilities>;
+
   constructor(instanceSettings: DataSourceInstanceSettings<FlowsDataSourceOptions>) {
     super(instanceSettings);
     this.variables = new FlowsVariableSupport(this);
@@ -169,6 +175,20 @@ export class DataSource extends DataSourceWithBackend<FlowsQuery, FlowsDataSourc
       limit: TAG_VALUES_LIMIT,
     });
     return values ?? [];
+  }
+
+  /**
+   * What this data source's source can do (`GET capabilities`), asked once per instance; a
+   * failure is not kept, so the next editor asks again.
+   */
+  getCapabilities(): Promise<SourceCapabilities> {
+    if (!this.capabilities) {
+      this.capabilities = this.getResource<SourceCapabilities>('capabilities', undefined, { showErrorAlert: false });
+      this.capabilities.catch(() => {
+        this.capabilities = undefined;
+      });
+    }
+    return this.capabilities;
   }
 
   /** Asks the backend which requests a query makes for a range (the editor's "Requests"). */

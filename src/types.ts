@@ -192,22 +192,51 @@ export const DEFAULT_ALERTING_QUERY: Partial<FlowsQuery> = DEFAULT_TOP_TALKERS_Q
 export const DEFAULT_QUERY: Partial<FlowsQuery> = DEFAULT_TOP_TALKERS_QUERY;
 
 /**
- * Options configured for each data source instance (jsonData). The Flows API base URL is the
- * data source's standard top-level `url`, not a jsonData field. Empty or 0 means the backend's
- * default (see DEFAULT_SETTINGS).
+ * The flow-log system a data source reads (`jsonData.source`). A data source saved without it is
+ * a Flows API data source. docs/sources.md says what each answers.
+ */
+export type SourceType = 'flowsapi' | 'trustgrid' | 'huaweiCfw' | 'calico' | 'awsFlowLogs';
+
+/** The source of a data source saved before there was a choice. */
+export const DEFAULT_SOURCE: SourceType = 'flowsapi';
+
+/**
+ * Options configured for each data source instance (jsonData). The base URL of an HTTP source
+ * is the data source's standard top-level `url`, not a jsonData field. Each source reads its
+ * own fields (its package under pkg/sources); the limits are common. Empty or 0 means the
+ * backend's default (see DEFAULT_SETTINGS).
  */
 export interface FlowsDataSourceOptions extends DataSourceJsonData {
+  /** Which flow-log system; absent: the Flows API. */
+  source?: SourceType;
   /**
    * HTTP timeout in seconds. Stored as `jsonData.timeout`, the key of Grafana's standard HTTP
    * settings, which the plugin SDK's HTTP client options read.
    */
   timeout?: number;
-  /** Rows asked for per /api/v1/flows page. */
+  /** Rows asked for per page of records. */
   pageSize?: number;
   /** Most flow records one query reads before it stops with a warning. */
   rowCap?: number;
   /** Most API requests one query runs at once. */
   maxConcurrency?: number;
+
+  // Trustgrid (pkg/sources/trustgrid)
+  trustgridClientId?: string;
+
+  // Huawei Cloud Firewall (pkg/sources/huaweicfw)
+  cfwRegion?: string;
+  cfwProjectId?: string;
+  cfwFwInstanceId?: string;
+  cfwEnterpriseProjectId?: string;
+
+  // Calico in Elasticsearch / OpenSearch (pkg/sources/calico)
+  indexPattern?: string;
+  timeField?: string;
+  /** Calico's flow-log flush interval in seconds. */
+  flushInterval?: number;
+  /** Calico: none | basic | apiKey | bearer. (The AWS source uses the same key for its own.) */
+  authType?: string;
 }
 
 /** Backend defaults and bounds (pkg/models/settings.go), shown as placeholders and limits. */
@@ -220,5 +249,17 @@ export const DEFAULT_SETTINGS = {
 
 /** Values sent to the backend only, never returned to the browser. */
 export interface FlowsSecureJsonData {
+  /** Flows API bearer token. */
   apiToken?: string;
+  /** Trustgrid: the API client secret (with jsonData.trustgridClientId), or a JWT. */
+  trustgridClientSecret?: string;
+  trustgridJwt?: string;
+  /** Huawei CFW: access key and secret key (request signing), or an IAM token. */
+  cfwAccessKey?: string;
+  cfwSecretKey?: string;
+  cfwIamToken?: string;
+  /** Calico: basic auth password (Grafana's standard key), API key, bearer token. */
+  basicAuthPassword?: string;
+  apiKey?: string;
+  bearerToken?: string;
 }

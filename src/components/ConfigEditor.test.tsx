@@ -144,3 +144,96 @@ describe('ConfigEditor', () => {
     expect(Object.prototype.hasOwnProperty.call(DataSource.prototype, 'testDatasource')).toBe(false);
   });
 });
+
+/** Picks an authentication method in plugin-ui's Auth section. */
+async function pickAuthMethod(label: string) {
+  await userEvent.click(screen.getByLabelText('Authentication method'));
+  await userEvent.click(await screen.findByText(label));
+}
+
+describe('ConfigEditor: sources', () => {
+  it('treats a data source saved without a source as the Flows API', () => {
+    renderEditor(makeOptions());
+    expect(screen.getByRole('radio', { name: 'Flows API' })).toBeChecked();
+    expect(screen.getByLabelText('API token')).toBeInTheDocument();
+  });
+
+  it('shows Trustgrid settings once picked: client ID in jsonData, secret in secureJsonData, or a JWT', async () => {
+    const { last } = renderEditor(makeOptions({ jsonData: { rowCap: 1000 } }));
+
+    await userEvent.click(screen.getByRole('radio', { name: 'Trustgrid' }));
+    expect(last().jsonData).toEqual({ rowCap: 1000, source: 'trustgrid' });
+    expect(screen.queryByLabelText('API token')).not.toBeInTheDocument();
+
+    await userEvent.type(screen.getByLabelText('Client ID'), 'tg-client');
+    await userEvent.type(screen.getByLabelText('Client secret'), 'tg-s3cret');
+    expect(last().jsonData).toEqual({ rowCap: 1000, source: 'trustgrid', trustgridClientId: 'tg-client' });
+    expect(last().secureJsonData).toEqual({ trustgridClientSecret: 'tg-s3cret' });
+
+    await pickAuthMethod('JWT');
+    await userEvent.type(screen.getByLabelText('JWT'), 'eyJ.jwt');
+    expect(last().secureJsonData).toMatchObject({ trustgridJwt: 'eyJ.jwt' });
+    expect(JSON.stringify(last().jsonData)).not.toContain('s3cret');
+
+    // back to the client: the backend would prefer a saved JWT, so it is forgotten
+    await pickAuthMethod('API client ID and secret');
+    expect(last().secureJsonData?.trustgridJwt).toBe('');
+    expect(last().secureJsonFields.trustgridJwt).toBe(false);
+  });
+
+  it('shows Huawei Cloud Firewall settings: region, endpoint, project, instance, AK/SK or IAM token', async () => {
+    const { last } = renderEditor(makeOptions());
+
+    await userEvent.click(screen.getByRole('radio', { name: 'Huawei Cloud Firewall' }));
+    await userEvent.type(screen.getByLabelText('Region'), 'cn-north-4');
+    await userEvent.type(screen.getByLabelText('Project ID'), 'proj-1');
+    await userEvent.type(screen.getByLabelText('Firewall instance ID'), 'fw-1');
+    await userEvent.type(screen.getByLabelText('Endpoint URL'), 'http://127.0.0.1:9000');
+    await userEvent.type(screen.getByLabelText('Access key ID'), 'AK1');
+    await userEvent.type(screen.getByLabelText('Secret access key'), 'SK1');
+    expect(last().jsonData).toEqual({
+      source: 'huaweiCfw',
+      cfwRegion: 'cn-north-4',
+      cfwProjectId: 'proj-1',
+      cfwFwInstanceId: 'fw-1',
+    });
+    expect(last().url).toBe('http://127.0.0.1:9000');
+    expect(last().secureJsonData).toEqual({ cfwAccessKey: 'AK1', cfwSecretKey: 'SK1' });
+
+    // the backend signs with a saved key pair first, so choosing the token forgets it
+    await pickAuthMethod('IAM token');
+    await userEvent.type(screen.getByLabelText('IAM token'), 'MIItoken');
+    expect(last().secureJsonData).toEqual({ cfwAccessKey: '', cfwSecretKey: '', cfwIamToken: 'MIItoken' });
+  });
+
+  it('shows Calico settings: index pattern and time field defaults, and the authentication type', async () => {
+    const { last } = renderEditor(makeOptions());
+
+    await userEvent.click(screen.getByRole('radio', { name: 'Calico (Elasticsearch)' }));
+    expect(screen.getByLabelText('Index pattern')).toHaveAttribute('placeholder', 'tigera_secure_ee_flows.*');
+    expect(screen.getByLabelText('Time field')).toHaveAttribute('placeholder', 'end_time');
+    await userEvent.type(screen.getByLabelText('Index pattern'), 'flows-*');
+
+    await pickAuthMethod('API key');
+    await userEvent.type(screen.getByLabelText('API key'), 'ZWxhc3RpYw==');
+    expect(last().jsonData).toEqual({ source: 'calico', indexPattern: 'flows-*', authType: 'apiKey' });
+    expect(last().secureJsonData).toEqual({ apiKey: 'ZWxhc3RpYw==' });
+    expect(last().basicAuth).toBe(false);
+
+    await pickAuthMethod('Basic authentication');
+    expect(last().jsonData.authType).toBe('basic');
+    expect(last().basicAuth).toBe(true);
+  });
+
+  it("drops the previous source's own settings when another is picked, keeping the limits", async () => {
+    const { last } = renderEditor(
+      makeOptions({ jsonData: { source: 'calico', indexPattern: 'flows-*', authType: 'apiKey', rowCap: 500 } })
+    );
+    expect(screen.getByRole('radio', { name: 'Calico (Elasticsearch)' })).toBeChecked();
+
+    await userEvent.click(screen.getByRole('radio', { name: 'AWS VPC flow logs' }));
+    expect(last().jsonData).toEqual({ source: 'awsFlowLogs', rowCap: 500 });
+    await userEvent.click(screen.getByRole('radio', { name: 'Flows API' }));
+    expect(last().jsonData).toEqual({ source: 'flowsapi', rowCap: 500 });
+  });
+});

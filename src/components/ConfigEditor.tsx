@@ -1,30 +1,28 @@
 import React, { ChangeEvent } from 'react';
 import { DataSourcePluginOptionsEditorProps } from '@grafana/data';
-import { Auth, ConfigSection, ConnectionSettings, convertLegacyAuthProps } from '@grafana/plugin-ui';
-import { Divider, InlineField, Input, SecretInput, Stack } from '@grafana/ui';
+import { ConfigSection } from '@grafana/plugin-ui';
+import { Divider, InlineField, Input, RadioButtonGroup, Stack, Text } from '@grafana/ui';
 
-import { DEFAULT_SETTINGS, FlowsDataSourceOptions, FlowsSecureJsonData } from '../types';
+import { DEFAULT_SETTINGS, DEFAULT_SOURCE, FlowsDataSourceOptions, FlowsSecureJsonData, SourceType } from '../types';
+import { SOURCES } from './config/sources';
 
 export type Props = DataSourcePluginOptionsEditorProps<FlowsDataSourceOptions, FlowsSecureJsonData>;
 
 type NumericSetting = keyof typeof DEFAULT_SETTINGS;
 
-const LABEL_WIDTH = 24;
+const LABEL_WIDTH = 26;
 const INPUT_WIDTH = 40;
-
-/** The id of the API token as an authentication method of plugin-ui's Auth section. */
-const TOKEN_METHOD = 'custom-api-token' as const;
 
 const NUMERIC_SETTINGS: Array<{ key: NumericSetting; label: string; tooltip: string }> = [
   {
     key: 'timeout',
     label: 'Timeout (s)',
-    tooltip: 'HTTP timeout for one request to the Flows API, in seconds.',
+    tooltip: 'HTTP timeout for one request to the flow-log system, in seconds.',
   },
   {
     key: 'pageSize',
     label: 'Page size',
-    tooltip: 'Rows asked for per /api/v1/flows page. The server may return fewer.',
+    tooltip: 'Records asked for per page. The server may return fewer.',
   },
   {
     key: 'rowCap',
@@ -34,7 +32,7 @@ const NUMERIC_SETTINGS: Array<{ key: NumericSetting; label: string; tooltip: str
   {
     key: 'maxConcurrency',
     label: 'Max concurrency',
-    tooltip: 'Most requests to the Flows API in flight at once for this data source, across all panels and pages.',
+    tooltip: 'Most requests in flight at once for this data source, across all panels and pages.',
   },
 ];
 
@@ -48,14 +46,19 @@ function parseWholeNumber(text: string): number | undefined {
   return Number.isFinite(n) ? Math.trunc(n) : undefined;
 }
 
+const SOURCE_OPTIONS = SOURCES.map(({ value, label, description }) => ({ value, label, description }));
+
 /**
- * The data source settings: URL, API token and TLS through Grafana's standard sections
- * (@grafana/plugin-ui), and the limits the backend reads from jsonData. "Save & test" is
- * Grafana's own: it shows the message and details of the backend's health check.
+ * The data source settings: which flow-log system (jsonData.source; a data source saved
+ * without it is a Flows API one), that system's connection and authentication, and the limits
+ * every source shares. "Save & test" is Grafana's own: it shows the message and details of the
+ * backend's health check.
  */
 export function ConfigEditor(props: Props) {
   const { options, onOptionsChange } = props;
-  const { jsonData, secureJsonFields, secureJsonData } = options;
+  const { jsonData } = options;
+  const sourceType: SourceType = jsonData.source ?? DEFAULT_SOURCE;
+  const source = SOURCES.find((s) => s.value === sourceType);
 
   const onNumberChange = (key: NumericSetting) => (event: ChangeEvent<HTMLInputElement>) => {
     onOptionsChange({
@@ -64,77 +67,39 @@ export function ConfigEditor(props: Props) {
     });
   };
 
-  // The token goes to secureJsonData only: Grafana encrypts it and never returns it.
-  const onTokenChange = (event: ChangeEvent<HTMLInputElement>) => {
+  // Another source starts from empty settings of its own: two sources may use one key with
+  // different meanings (authType). The limits stay; so do secrets, as each source reads only
+  // its own.
+  const onSourceChange = (next: SourceType) => {
+    const cleaned: Record<string, unknown> = { ...jsonData, source: next };
+    for (const s of SOURCES) {
+      for (const key of s.jsonDataKeys) {
+        delete cleaned[key];
+      }
+    }
     onOptionsChange({
       ...options,
-      secureJsonData: { ...secureJsonData, apiToken: event.target.value },
+      basicAuth: next === 'calico' ? options.basicAuth : false,
+      jsonData: cleaned as FlowsDataSourceOptions,
     });
   };
-
-  const onTokenReset = () => {
-    onOptionsChange({
-      ...options,
-      secureJsonFields: { ...secureJsonFields, apiToken: false },
-      secureJsonData: { ...secureJsonData, apiToken: '' },
-    });
-  };
-
-  // TLS (CA certificate, client certificate, skip verify) as Grafana's standard settings, which
-  // the plugin SDK's HTTP client reads. Basic auth and OAuth forwarding are not offered: the
-  // Flows API takes a bearer token.
-  const { TLS: tls } = convertLegacyAuthProps({ config: options, onChange: onOptionsChange });
-  // switches that were never set are off (not "uncontrolled")
-  const TLS = tls && {
-    ...tls,
-    TLSClientAuth: { ...tls.TLSClientAuth, enabled: Boolean(tls.TLSClientAuth.enabled) },
-    skipTLSVerification: { ...tls.skipTLSVerification, enabled: Boolean(tls.skipTLSVerification.enabled) },
-  };
-
-  const tokenInput = (
-    <InlineField
-      label="API token"
-      htmlFor="config-editor-api-token"
-      labelWidth={LABEL_WIDTH}
-      interactive
-      tooltip="Bearer token sent to the Flows API. Stored encrypted; never sent back to the browser."
-    >
-      <SecretInput
-        id="config-editor-api-token"
-        isConfigured={Boolean(secureJsonFields?.apiToken)}
-        value={secureJsonData?.apiToken ?? ''}
-        placeholder="Bearer token"
-        width={INPUT_WIDTH}
-        onReset={onTokenReset}
-        onChange={onTokenChange}
-      />
-    </InlineField>
-  );
 
   return (
     <Stack direction="column" gap={2}>
-      <ConnectionSettings
-        config={options}
-        onChange={onOptionsChange}
-        urlPlaceholder="https://siem.example.com"
-        urlTooltip="Base URL of the Flows API, the address in front of /api/v1, e.g. https://siem.example.com"
-      />
+      <ConfigSection title="Source" description="The flow-log system this data source reads.">
+        <RadioButtonGroup<SourceType>
+          aria-label="Source"
+          options={SOURCE_OPTIONS}
+          value={sourceType}
+          onChange={onSourceChange}
+        />
+      </ConfigSection>
       <Divider />
-      <Auth
-        selectedMethod={TOKEN_METHOD}
-        visibleMethods={[TOKEN_METHOD]}
-        customMethods={[
-          {
-            id: TOKEN_METHOD,
-            label: 'API token',
-            description: 'The Flows API authenticates requests with a bearer token.',
-            component: tokenInput,
-          },
-        ]}
-        onAuthMethodSelect={() => {}}
-        TLS={TLS}
-        readOnly={options.readOnly}
-      />
+      {source ? (
+        <source.Component {...props} />
+      ) : (
+        <Text color="error">{`Unknown source "${sourceType}": pick one of the sources above.`}</Text>
+      )}
       <Divider />
       <ConfigSection
         title="Limits"

@@ -1,6 +1,7 @@
 import React from 'react';
 import { Combobox, ComboboxOption, InlineField, InlineFieldRow } from '@grafana/ui';
 
+import { offers, SourceCapabilities } from '../capabilities';
 import { COMMON_PROTOCOLS, PROTOCOL_NAMES, parseProtocol } from '../protocols';
 import { FilterField, FlowsQuery } from '../types';
 import { QueryErrors } from '../validation';
@@ -36,6 +37,8 @@ interface Props {
   errors: QueryErrors;
   /** Sets filter fields; `run` is true for a finished change (always, for filters). */
   onChange: (changes: Partial<FlowsQuery>) => void;
+  /** What the source can filter by; undefined (unknown): every filter. */
+  capabilities?: SourceCapabilities;
 }
 
 const IP_FIELDS: Array<{
@@ -62,26 +65,32 @@ const IP_FIELDS: Array<{
   },
 ];
 
-/** The filters every query type takes: source and destination IP, port, protocol, exporter. */
-export function FiltersEditor({ query, errors, onChange }: Props) {
-  const ipField = ({ field, label, tooltip }: (typeof IP_FIELDS)[number]) => (
-    <InlineField
-      key={field}
-      label={label}
-      labelWidth={FILTER_LABEL_WIDTH}
-      tooltip={tooltip}
-      invalid={Boolean(errors[field])}
-      error={errors[field]}
-    >
-      <BlurInput
-        id={`flows-${field}-${query.refId}`}
-        value={filterText(query[field])}
-        placeholder="any"
-        width={24}
-        onCommit={(text) => onChange({ [field]: parseTextFilter(text) })}
-      />
-    </InlineField>
-  );
+/**
+ * The filters every query type takes: source and destination IP, port, protocol, exporter, as
+ * far as the source can filter by them (a filter holding a value is always shown, so it can be
+ * cleared).
+ */
+export function FiltersEditor({ query, errors, onChange, capabilities }: Props) {
+  const shown = (field: FilterField) => filterText(query[field]) !== '' || offers(capabilities, 'filters', field);
+  const ipField = ({ field, label, tooltip }: (typeof IP_FIELDS)[number]) =>
+    shown(field) && (
+      <InlineField
+        key={field}
+        label={label}
+        labelWidth={FILTER_LABEL_WIDTH}
+        tooltip={tooltip}
+        invalid={Boolean(errors[field])}
+        error={errors[field]}
+      >
+        <BlurInput
+          id={`flows-${field}-${query.refId}`}
+          value={filterText(query[field])}
+          placeholder="any"
+          width={24}
+          onCommit={(text) => onChange({ [field]: parseTextFilter(text) })}
+        />
+      </InlineField>
+    );
 
   return (
     <>
@@ -90,40 +99,44 @@ export function FiltersEditor({ query, errors, onChange }: Props) {
         {ipField(IP_FIELDS[1])}
       </InlineFieldRow>
       <InlineFieldRow>
-        <InlineField
-          label="Port"
-          labelWidth={FILTER_LABEL_WIDTH}
-          tooltip="Only flows with this source or destination port, 0 to 65535, or a $variable."
-          invalid={Boolean(errors.port)}
-          error={errors.port}
-        >
-          <BlurInput
-            id={`flows-port-${query.refId}`}
-            value={filterText(query.port)}
-            placeholder="any"
-            width={12}
-            onCommit={(text) => onChange({ port: parseNumericFilter(text) })}
-          />
-        </InlineField>
-        <InlineField
-          label="Protocol"
-          labelWidth={FILTER_LABEL_WIDTH}
-          tooltip="Pick a protocol, or type an IANA number (0 to 255) or a $variable."
-          invalid={Boolean(errors.protocol)}
-          error={errors.protocol}
-        >
-          <Combobox<string>
-            id={`flows-protocol-${query.refId}`}
-            options={PROTOCOL_OPTIONS}
-            value={protocolOption(query.protocol)}
-            placeholder="any"
-            width={20}
-            createCustomValue
-            customValueDescription="Use this protocol number or variable"
-            isClearable
-            onChange={(option) => onChange({ protocol: option ? parseNumericFilter(option.value) : undefined })}
-          />
-        </InlineField>
+        {shown('port') && (
+          <InlineField
+            label="Port"
+            labelWidth={FILTER_LABEL_WIDTH}
+            tooltip="Only flows with this source or destination port, 0 to 65535, or a $variable."
+            invalid={Boolean(errors.port)}
+            error={errors.port}
+          >
+            <BlurInput
+              id={`flows-port-${query.refId}`}
+              value={filterText(query.port)}
+              placeholder="any"
+              width={12}
+              onCommit={(text) => onChange({ port: parseNumericFilter(text) })}
+            />
+          </InlineField>
+        )}
+        {shown('protocol') && (
+          <InlineField
+            label="Protocol"
+            labelWidth={FILTER_LABEL_WIDTH}
+            tooltip="Pick a protocol, or type an IANA number (0 to 255) or a $variable."
+            invalid={Boolean(errors.protocol)}
+            error={errors.protocol}
+          >
+            <Combobox<string>
+              id={`flows-protocol-${query.refId}`}
+              options={PROTOCOL_OPTIONS}
+              value={protocolOption(query.protocol)}
+              placeholder="any"
+              width={20}
+              createCustomValue
+              customValueDescription="Use this protocol number or variable"
+              isClearable
+              onChange={(option) => onChange({ protocol: option ? parseNumericFilter(option.value) : undefined })}
+            />
+          </InlineField>
+        )}
         {ipField(IP_FIELDS[2])}
       </InlineFieldRow>
     </>

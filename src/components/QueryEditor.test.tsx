@@ -6,6 +6,7 @@ import { CoreApp, dateTime, LoadingState, PanelData } from '@grafana/data';
 import { QueryEditor } from './QueryEditor';
 import { DataSource } from '../datasource';
 import { makeDataSource, setTemplateVariables } from '../testing';
+import { SourceCapabilities } from '../capabilities';
 import { FlowsQuery } from '../types';
 
 const range = {
@@ -457,6 +458,79 @@ describe('QueryEditor: requests', () => {
     expect(postResource).not.toHaveBeenCalled();
     // once inline at the field, once in the requests area
     expect(screen.getAllByText("port: 'abc' is not a port number from 0 to 65535")).toHaveLength(2);
+  });
+});
+
+/** What a record-listing source without packet counts or exporters, with a node dimension, reports. */
+const LISTING_CAPABILITIES: SourceCapabilities = {
+  source: 'trustgrid',
+  name: 'Trustgrid',
+  queryTypes: ['flows', 'topTalkers', 'variableValues'],
+  filters: ['srcIp', 'dstIp', 'srcPort', 'dstPort', 'protocol', 'port'],
+  nativeFilters: ['srcIp', 'dstIp', 'srcPort', 'dstPort', 'protocol'],
+  groupBys: ['none', 'protocol', 'src', 'dst', 'pair', 'dstPort', 'node'],
+  talkerDims: ['src', 'dst', 'pair'],
+  metrics: ['bytes', 'flows'],
+  variables: ['srcIp', 'dstIp', 'protocol', 'port', 'node'],
+  sortFields: ['timestamp', 'bytes'],
+  dimensions: [{ key: 'node', label: 'node', display: 'Node', filter: true, groupBy: true }],
+  aggregations: [],
+  windowSeconds: 60,
+  maxTopN: 0,
+  maxRowsPerRead: 1000,
+};
+
+describe('QueryEditor: what the source can do', () => {
+  it('offers only the query types, metrics, group-bys, sorts and filters of the source, its own dimensions included', async () => {
+    const datasource = makeDataSource();
+    const getResource = jest.spyOn(datasource, 'getResource').mockResolvedValue(LISTING_CAPABILITIES);
+    const { last } = renderEditor({ refId: 'A', queryType: 'topTalkers' }, { datasource });
+
+    // the capabilities arrive: Protocols is not a query type of this source
+    await waitFor(() => expect(screen.queryByRole('radio', { name: 'Protocols' })).not.toBeInTheDocument(), {
+      timeout: 10_000,
+    });
+    expect(getResource).toHaveBeenCalledWith('capabilities', undefined, { showErrorAlert: false });
+    expect(screen.getByRole('radio', { name: 'Top talkers' })).toBeInTheDocument();
+    // top talkers ranked by bytes only, and no exporter filter
+    expect(screen.queryByRole('radio', { name: 'Packets' })).not.toBeInTheDocument();
+    expect(screen.queryByRole('textbox', { name: 'Exporter' })).not.toBeInTheDocument();
+    expect(screen.getByRole('textbox', { name: 'Port' })).toBeInTheDocument();
+
+    await userEvent.click(screen.getByRole('radio', { name: 'Traffic over time' }));
+    expect(screen.queryByRole('radio', { name: 'Packets' })).not.toBeInTheDocument();
+    await userEvent.click(screen.getByRole('combobox', { name: 'Group by' }));
+    const options = (await screen.findAllByRole('option')).map((o) => o.textContent ?? '');
+    expect(options.some((o) => o.startsWith('Node'))).toBe(true);
+    expect(options.some((o) => o.startsWith('Exporter'))).toBe(false);
+    await userEvent.click(screen.getByRole('option', { name: /^Node/ }));
+    expect(last()).toMatchObject({ queryType: 'flows', format: 'timeseries', groupBy: 'node' });
+
+    await userEvent.click(screen.getByRole('radio', { name: 'Flows table' }));
+    expect(screen.queryByRole('radio', { name: 'Packets' })).not.toBeInTheDocument();
+    expect(screen.getByRole('radio', { name: 'Bytes' })).toBeInTheDocument();
+  });
+
+  it('keeps what a saved query holds and says when the source cannot answer its type', async () => {
+    const datasource = makeDataSource();
+    jest.spyOn(datasource, 'getResource').mockResolvedValue(LISTING_CAPABILITIES);
+    renderEditor({ refId: 'A', queryType: 'protocols', exporter: '10.0.0.1' }, { datasource });
+
+    expect(
+      await screen.findByText('The Trustgrid source cannot answer this query type: choose one of the types offered.')
+    ).toBeInTheDocument();
+    expect(screen.getByRole('radio', { name: 'Protocols' })).toBeChecked();
+    // a filter the source lacks stays visible while it holds a value, so it can be cleared
+    expect(screen.getByRole('textbox', { name: 'Exporter' })).toHaveValue('10.0.0.1');
+  });
+
+  it('offers everything while the capabilities are unknown', async () => {
+    const datasource = makeDataSource();
+    jest.spyOn(datasource, 'getResource').mockRejectedValue(new Error('settings'));
+    renderEditor({ refId: 'A', queryType: 'topTalkers' }, { datasource });
+    expect(await screen.findByRole('radio', { name: 'Protocols' })).toBeInTheDocument();
+    expect(screen.getByRole('radio', { name: 'Packets' })).toBeInTheDocument();
+    expect(screen.getByRole('textbox', { name: 'Exporter' })).toBeInTheDocument();
   });
 });
 

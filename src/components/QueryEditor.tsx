@@ -11,6 +11,7 @@ import {
   Text,
 } from '@grafana/ui';
 
+import { offers, SourceCapabilities, useCapabilities } from '../capabilities';
 import { DataSource } from '../datasource';
 import { isMigratable, migrateQuery, QUERY_MODEL_VERSION } from '../migrations';
 import {
@@ -104,12 +105,31 @@ const ORDER_OPTIONS: Array<SelectableValue<SortOrder>> = [
   { label: 'Ascending', value: 'asc' },
 ];
 
+/** The backend query type of each editor kind. */
+const KIND_QUERY_TYPE: Record<EditorKind, string> = {
+  timeseries: 'flows',
+  table: 'flows',
+  topTalkers: 'topTalkers',
+  protocols: 'protocols',
+  variableValues: 'variableValues',
+};
+
+/** Whether the source answers an editor kind (true while its capabilities are unknown). */
+export function sourceAnswers(caps: SourceCapabilities | undefined, kind: EditorKind): boolean {
+  return offers(caps, 'queryTypes', KIND_QUERY_TYPE[kind]);
+}
+
 /**
- * Query types offered in this editor. Alert rules cannot use the flows table, so the alerting UI
- * does not offer it (a query that already is one still shows it, with a warning).
+ * Query types offered in this editor: those the source answers. Alert rules cannot use the
+ * flows table, so the alerting UI does not offer it. The current type is always shown (with a
+ * warning where it cannot run), so a saved query is never silently changed.
  */
-export function kindOptions(app: CoreApp | undefined, current: EditorKind): Array<SelectableValue<EditorKind>> {
-  let options = KIND_OPTIONS;
+export function kindOptions(
+  app: CoreApp | undefined,
+  current: EditorKind,
+  caps?: SourceCapabilities
+): Array<SelectableValue<EditorKind>> {
+  let options = KIND_OPTIONS.filter((o) => o.value === current || sourceAnswers(caps, o.value!));
   if (app === CoreApp.UnifiedAlerting && current !== 'table') {
     options = options.filter((o) => o.value !== 'table');
   }
@@ -129,7 +149,37 @@ const SHOWN_FIELDS: Record<EditorKind, ValidatedField[]> = {
 };
 const FILTER_FIELDS_SHOWN: ValidatedField[] = ['srcIp', 'dstIp', 'port', 'protocol', 'exporter'];
 
+/**
+ * Options the source offers, from one of its capability lists; the current value stays, so a
+ * saved query shows what it holds (the backend names what the source lacks).
+ */
+function offered<T extends string>(
+  options: Array<SelectableValue<T>>,
+  caps: SourceCapabilities | undefined,
+  list: keyof SourceCapabilities,
+  current: T | undefined
+): Array<SelectableValue<T>> {
+  return options.filter((o) => o.value === current || offers(caps, list, o.value!));
+}
+
+/** Group-bys the source offers, its own dimensions included. */
+function groupByOptions(
+  caps: SourceCapabilities | undefined,
+  current: string | undefined
+): Array<ComboboxOption<string>> {
+  const base: Array<ComboboxOption<string>> = GROUP_BY_OPTIONS.filter(
+    (o) => o.value === current || offers(caps, 'groupBys', o.value)
+  );
+  for (const d of caps?.dimensions ?? []) {
+    if (d.groupBy && !base.some((o) => o.value === d.key)) {
+      base.push({ label: d.display, value: d.key, description: `${caps!.name}: label ${d.label}` });
+    }
+  }
+  return base;
+}
+
 export function QueryEditor({ query: saved, onChange, onRunQuery, app, datasource, range, data }: Props) {
+  const caps = useCapabilities(datasource);
   // saved queries of older model versions are edited (and saved again) in the current one
   const query = migrateQuery(saved);
   const kind = editorKind(query);
@@ -184,12 +234,18 @@ export function QueryEditor({ query: saved, onChange, onRunQuery, app, datasourc
         <InlineField label="Query type" labelWidth={LABEL_WIDTH}>
           <RadioButtonGroup
             aria-label="Query type"
-            options={kindOptions(app, kind)}
+            options={kindOptions(app, kind, caps)}
             value={kind}
             onChange={onKindChange}
           />
         </InlineField>
       </InlineFieldRow>
+
+      {caps && !sourceAnswers(caps, kind) && (
+        <Text color="warning">
+          {`The ${caps.name} source cannot answer this query type: choose one of the types offered.`}
+        </Text>
+      )}
 
       {!isMigratable(saved) && (
         <Text color="warning">
@@ -206,7 +262,7 @@ export function QueryEditor({ query: saved, onChange, onRunQuery, app, datasourc
           <InlineField label="Metric" labelWidth={LABEL_WIDTH}>
             <RadioButtonGroup
               aria-label="Metric"
-              options={METRIC_OPTIONS}
+              options={offered(METRIC_OPTIONS, caps, 'metrics', shown.metric)}
               value={shown.metric}
               onChange={(metric) => update({ metric })}
             />
@@ -220,12 +276,12 @@ export function QueryEditor({ query: saved, onChange, onRunQuery, app, datasourc
             />
           </InlineField>
           <InlineField label="Group by" tooltip="One series per protocol, address, pair, port or exporter">
-            <Combobox<FlowsGroupBy>
+            <Combobox<string>
               id={`flows-groupBy-${query.refId}`}
-              options={GROUP_BY_OPTIONS}
+              options={groupByOptions(caps, shown.groupBy)}
               value={shown.groupBy}
               width={22}
-              onChange={(option) => update({ groupBy: option.value })}
+              onChange={(option) => update({ groupBy: option.value as FlowsGroupBy })}
             />
           </InlineField>
           {shown.groupBy !== 'none' && (
@@ -255,7 +311,7 @@ export function QueryEditor({ query: saved, onChange, onRunQuery, app, datasourc
           >
             <RadioButtonGroup
               aria-label="Talkers"
-              options={DIM_OPTIONS}
+              options={offered(DIM_OPTIONS, caps, 'talkerDims', shown.dim)}
               value={shown.dim}
               // a node graph needs pairs: leaving pairs goes back to the table
               onChange={(dim) =>
@@ -276,7 +332,7 @@ export function QueryEditor({ query: saved, onChange, onRunQuery, app, datasourc
           <InlineField label="Ranked by">
             <RadioButtonGroup
               aria-label="Ranked by"
-              options={BY_OPTIONS}
+              options={offered(BY_OPTIONS, caps, 'metrics', shown.by)}
               value={shown.by}
               onChange={(by) => update({ by })}
             />
@@ -290,7 +346,7 @@ export function QueryEditor({ query: saved, onChange, onRunQuery, app, datasourc
           <InlineField label="Sort by" labelWidth={LABEL_WIDTH}>
             <RadioButtonGroup
               aria-label="Sort by"
-              options={SORT_OPTIONS}
+              options={offered(SORT_OPTIONS, caps, 'sortFields', shown.sort)}
               value={shown.sort}
               onChange={(sort) => update({ sort })}
             />
@@ -311,7 +367,7 @@ export function QueryEditor({ query: saved, onChange, onRunQuery, app, datasourc
         <InlineFieldRow>{numberField('limit', 'Limit', 'Values returned (a number or a $variable)')}</InlineFieldRow>
       )}
 
-      <FiltersEditor query={query} errors={errors} onChange={update} />
+      <FiltersEditor query={query} errors={errors} onChange={update} capabilities={caps} />
 
       {hiddenErrors.map((msg) => (
         <Text key={msg} color="error">

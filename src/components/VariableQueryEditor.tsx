@@ -2,6 +2,7 @@ import React from 'react';
 import { QueryEditorProps, SelectableValue } from '@grafana/data';
 import { InlineField, InlineFieldRow, RadioButtonGroup, Stack } from '@grafana/ui';
 
+import { offers, useCapabilities } from '../capabilities';
 import type { DataSource } from '../datasource';
 import { migrateQuery } from '../migrations';
 import { DEFAULT_VARIABLE_QUERY, FlowsDataSourceOptions, FlowsQuery, VariableKind, withDefaults } from '../types';
@@ -25,7 +26,8 @@ const VARIABLE_OPTIONS: Array<SelectableValue<VariableKind>> = [
  * protocols, ports or exporters), how many at most, and optional filters (e.g. destinations of
  * $src). Values come from the backend for the dashboard's time range.
  */
-export function VariableQueryEditor({ query, onChange, onRunQuery }: VariableEditorProps) {
+export function VariableQueryEditor({ query, onChange, onRunQuery, datasource }: VariableEditorProps) {
+  const caps = useCapabilities(datasource);
   // a variable saved by something else may hold a bare string: start from the defaults then
   const saved: Partial<FlowsQuery> = query && typeof query === 'object' ? query : {};
   const base: FlowsQuery = withDefaults(
@@ -52,7 +54,7 @@ export function VariableQueryEditor({ query, onChange, onRunQuery }: VariableEdi
         <InlineField label="Values" labelWidth={FILTER_LABEL_WIDTH}>
           <RadioButtonGroup
             aria-label="Values"
-            options={VARIABLE_OPTIONS}
+            options={VARIABLE_OPTIONS.filter((o) => o.value === base.variable || offers(caps, 'variables', o.value!))}
             value={base.variable}
             onChange={(variable) => update({ variable })}
           />
@@ -71,7 +73,7 @@ export function VariableQueryEditor({ query, onChange, onRunQuery }: VariableEdi
           />
         </InlineField>
       </InlineFieldRow>
-      <FiltersEditor query={base} errors={errors} onChange={update} />
+      <FiltersEditor query={base} errors={errors} onChange={update} capabilities={caps} />
     </Stack>
   );
 }
