@@ -1,19 +1,16 @@
 import React from 'react';
-import { ConfigSection } from '@grafana/plugin-ui';
-import { Text } from '@grafana/ui';
 
+import { AwsConfigSectionProps, AwsSettings } from './AwsSettings';
 import { SettingsProps } from './fields';
 
 /**
- * AWS VPC flow logs. Placeholder: the AWS source's connection settings (credentials chain,
- * keys, assume role, region, endpoint) come from @grafana/aws-sdk's editor (issue 13).
+ * AWS VPC flow logs: the connection (@grafana/aws-sdk's ConnectionConfig, as Grafana's own AWS
+ * data sources show it: credentials chain, keys, profile, assume role and external ID, default
+ * region, endpoint) and the regions whose flow logs the data source reads.
  */
-export function AwsFlowLogsSettings(_: SettingsProps) {
-  return (
-    <ConfigSection title="AWS connection">
-      <Text color="secondary">
-        AWS authentication and regions are configured here once the AWS source is available.
-      </Text>
-    </ConfigSection>
-  );
+export function AwsFlowLogsSettings(props: SettingsProps) {
+  // The plugin's jsonData holds the AWS keys under the same names (authType is a plain string
+  // there, shared with Calico), so the AWS editor's props are the same object, typed as it wants.
+  const awsProps = props as unknown as AwsConfigSectionProps;
+  return <AwsSettings {...awsProps} />;
 }

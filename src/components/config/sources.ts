@@ -60,7 +60,7 @@ export const SOURCES: SourceSettings[] = [
     label: 'AWS VPC flow logs',
     description: 'AWS flow-log configurations and their records in CloudWatch Logs',
     Component: AwsFlowLogsSettings,
-    jsonDataKeys: ['authType'],
-    secureKeys: [],
+    jsonDataKeys: ['authType', 'profile', 'assumeRoleArn', 'externalId', 'defaultRegion', 'endpoint', 'regions'],
+    secureKeys: ['accessKey', 'secretKey', 'sessionToken'],
   },
 ];
