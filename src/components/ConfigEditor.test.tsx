@@ -1,7 +1,8 @@
 import React, { useState } from 'react';
 import { render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { DataSourceSettings } from '@grafana/data';
+import { DataSourceSettings, EventBusSrv, PluginContextProvider, PluginMeta } from '@grafana/data';
+import { config, setAppEvents } from '@grafana/runtime';
 
 import { ConfigEditor } from './ConfigEditor';
 import { DataSource } from '../datasource';
@@ -48,10 +49,24 @@ function renderEditor(initial: Settings) {
       />
     );
   }
-  const { unmount } = render(<Harness />);
+  // Grafana renders a config editor inside its plugin's context; the AWS source's editor
+  // (@grafana/aws-sdk) reports through it.
+  const meta = { id: 'flowlens-flows-datasource', name: 'Flows API', type: 'datasource', info: { version: '1.0.0' } };
+  const { unmount } = render(
+    <PluginContextProvider meta={meta as PluginMeta}>
+      <Harness />
+    </PluginContextProvider>
+  );
   const last = (): Settings => onOptionsChange.mock.calls[onOptionsChange.mock.calls.length - 1][0];
   return { onOptionsChange, last, unmount };
 }
+
+beforeAll(() => {
+  // What Grafana gives @grafana/aws-sdk's editor: its allowed AWS auth providers and event bus.
+  config.awsAllowedAuthProviders = ['default', 'keys', 'credentials'];
+  config.awsAssumeRoleEnabled = true;
+  setAppEvents(new EventBusSrv());
+});
 
 describe('ConfigEditor', () => {
   it('stores a typed API token in secureJsonData only, never in jsonData', async () => {
@@ -232,7 +247,8 @@ describe('ConfigEditor: sources', () => {
     expect(screen.getByRole('radio', { name: 'Calico (Elasticsearch)' })).toBeChecked();
 
     await userEvent.click(screen.getByRole('radio', { name: 'AWS VPC flow logs' }));
-    expect(last().jsonData).toEqual({ source: 'awsFlowLogs', rowCap: 500 });
+    // the AWS editor starts with the first authentication Grafana allows
+    expect(last().jsonData).toEqual({ source: 'awsFlowLogs', rowCap: 500, authType: 'default' });
     await userEvent.click(screen.getByRole('radio', { name: 'Flows API' }));
     expect(last().jsonData).toEqual({ source: 'flowsapi', rowCap: 500 });
   });
