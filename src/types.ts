@@ -237,6 +237,14 @@ export interface FlowsDataSourceOptions extends DataSourceJsonData {
   flushInterval?: number;
   /** Calico: none | basic | apiKey | bearer. (The AWS source uses the same key for its own.) */
   authType?: string;
+
+  // AWS VPC flow logs (pkg/sources/awsflowlogs): grafana-aws-sdk's settings, and the regions.
+  profile?: string;
+  assumeRoleArn?: string;
+  externalId?: string;
+  defaultRegion?: string;
+  endpoint?: string;
+  regions?: string[];
 }
 
 /** Backend defaults and bounds (pkg/models/settings.go), shown as placeholders and limits. */
@@ -262,4 +270,8 @@ export interface FlowsSecureJsonData {
   basicAuthPassword?: string;
   apiKey?: string;
   bearerToken?: string;
+  /** AWS: access key ID, secret access key and session token (authType keys). */
+  accessKey?: string;
+  secretKey?: string;
+  sessionToken?: string;
 }

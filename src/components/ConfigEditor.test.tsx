@@ -1,7 +1,8 @@
 import React, { useState } from 'react';
 import { render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { DataSourceSettings } from '@grafana/data';
+import { DataSourceSettings, EventBusSrv, PluginContextProvider, PluginMeta } from '@grafana/data';
+import { config, setAppEvents } from '@grafana/runtime';
 
 import { ConfigEditor } from './ConfigEditor';
 import { DataSource } from '../datasource';
@@ -48,10 +49,24 @@ function renderEditor(initial: Settings) {
       />
     );
   }
-  const { unmount } = render(<Harness />);
+  // Grafana renders a config editor inside its plugin's context; the AWS source's editor
+  // (@grafana/aws-sdk) reports through it.
+  const meta = { id: 'flowlens-flows-datasource', name: 'Flows API', type: 'datasource', info: { version: '1.0.0' } };
+  const { unmount } = render(
+    <PluginContextProvider meta={meta as PluginMeta}>
+      <Harness />
+    </PluginContextProvider>
+  );
   const last = (): Settings => onOptionsChange.mock.calls[onOptionsChange.mock.calls.length - 1][0];
   return { onOptionsChange, last, unmount };
 }
+
+beforeAll(() => {
+  // What Grafana gives @grafana/aws-sdk's editor: its allowed AWS auth providers and event bus.
+  config.awsAllowedAuthProviders = ['default', 'keys', 'credentials'];
+  config.awsAssumeRoleEnabled = true;
+  setAppEvents(new EventBusSrv());
+});
 
 describe('ConfigEditor', () => {
   it('stores a typed API token in secureJsonData only, never in jsonData', async () => {
@@ -165,15 +180,15 @@ describe('ConfigEditor: sources', () => {
     expect(last().jsonData).toEqual({ rowCap: 1000, source: 'trustgrid' });
     expect(screen.queryByLabelText('API token')).not.toBeInTheDocument();
 
-    await userEvent.type(screen.getByLabelText('Client ID'), 'tg1');
-    await userEvent.type(screen.getByLabelText('Client secret'), 's3');
-    expect(last().jsonData).toEqual({ rowCap: 1000, source: 'trustgrid', trustgridClientId: 'tg1' });
-    expect(last().secureJsonData).toEqual({ trustgridClientSecret: 's3' });
+    await userEvent.type(screen.getByLabelText('Client ID'), 'tg-client');
+    await userEvent.type(screen.getByLabelText('Client secret'), 'tg-s3cret');
+    expect(last().jsonData).toEqual({ rowCap: 1000, source: 'trustgrid', trustgridClientId: 'tg-client' });
+    expect(last().secureJsonData).toEqual({ trustgridClientSecret: 'tg-s3cret' });
 
     await pickAuthMethod('JWT');
-    await userEvent.type(screen.getByLabelText('JWT'), 'j1');
-    expect(last().secureJsonData).toMatchObject({ trustgridJwt: 'j1' });
-    expect(JSON.stringify(last().jsonData)).not.toContain('s3');
+    await userEvent.type(screen.getByLabelText('JWT'), 'eyJ.jwt');
+    expect(last().secureJsonData).toMatchObject({ trustgridJwt: 'eyJ.jwt' });
+    expect(JSON.stringify(last().jsonData)).not.toContain('s3cret');
 
     // back to the client: the backend would prefer a saved JWT, so it is forgotten
     await pickAuthMethod('API client ID and secret');
@@ -185,25 +200,25 @@ describe('ConfigEditor: sources', () => {
     const { last } = renderEditor(makeOptions());
 
     await userEvent.click(screen.getByRole('radio', { name: 'Huawei Cloud Firewall' }));
-    await userEvent.type(screen.getByLabelText('Region'), 'cn-x');
-    await userEvent.type(screen.getByLabelText('Project ID'), 'p1');
-    await userEvent.type(screen.getByLabelText('Firewall instance ID'), 'f1');
-    await userEvent.type(screen.getByLabelText('Endpoint URL'), 'http://h');
-    await userEvent.type(screen.getByLabelText('Access key ID'), 'A1');
-    await userEvent.type(screen.getByLabelText('Secret access key'), 'S1');
+    await userEvent.type(screen.getByLabelText('Region'), 'cn-north-4');
+    await userEvent.type(screen.getByLabelText('Project ID'), 'proj-1');
+    await userEvent.type(screen.getByLabelText('Firewall instance ID'), 'fw-1');
+    await userEvent.type(screen.getByLabelText('Endpoint URL'), 'http://127.0.0.1:9000');
+    await userEvent.type(screen.getByLabelText('Access key ID'), 'AK1');
+    await userEvent.type(screen.getByLabelText('Secret access key'), 'SK1');
     expect(last().jsonData).toEqual({
       source: 'huaweiCfw',
-      cfwRegion: 'cn-x',
-      cfwProjectId: 'p1',
-      cfwFwInstanceId: 'f1',
+      cfwRegion: 'cn-north-4',
+      cfwProjectId: 'proj-1',
+      cfwFwInstanceId: 'fw-1',
     });
-    expect(last().url).toBe('http://h');
-    expect(last().secureJsonData).toEqual({ cfwAccessKey: 'A1', cfwSecretKey: 'S1' });
+    expect(last().url).toBe('http://127.0.0.1:9000');
+    expect(last().secureJsonData).toEqual({ cfwAccessKey: 'AK1', cfwSecretKey: 'SK1' });
 
     // the backend signs with a saved key pair first, so choosing the token forgets it
     await pickAuthMethod('IAM token');
-    await userEvent.type(screen.getByLabelText('IAM token'), 't1');
-    expect(last().secureJsonData).toEqual({ cfwAccessKey: '', cfwSecretKey: '', cfwIamToken: 't1' });
+    await userEvent.type(screen.getByLabelText('IAM token'), 'MIItoken');
+    expect(last().secureJsonData).toEqual({ cfwAccessKey: '', cfwSecretKey: '', cfwIamToken: 'MIItoken' });
   });
 
   it('shows Calico settings: index pattern and time field defaults, and the authentication type', async () => {
@@ -212,12 +227,12 @@ describe('ConfigEditor: sources', () => {
     await userEvent.click(screen.getByRole('radio', { name: 'Calico (Elasticsearch)' }));
     expect(screen.getByLabelText('Index pattern')).toHaveAttribute('placeholder', 'tigera_secure_ee_flows.*');
     expect(screen.getByLabelText('Time field')).toHaveAttribute('placeholder', 'end_time');
-    await userEvent.type(screen.getByLabelText('Index pattern'), 'f*');
+    await userEvent.type(screen.getByLabelText('Index pattern'), 'flows-*');
 
     await pickAuthMethod('API key');
-    await userEvent.type(screen.getByLabelText('API key'), 'k1');
-    expect(last().jsonData).toEqual({ source: 'calico', indexPattern: 'f*', authType: 'apiKey' });
-    expect(last().secureJsonData).toEqual({ apiKey: 'k1' });
+    await userEvent.type(screen.getByLabelText('API key'), 'ZWxhc3RpYw==');
+    expect(last().jsonData).toEqual({ source: 'calico', indexPattern: 'flows-*', authType: 'apiKey' });
+    expect(last().secureJsonData).toEqual({ apiKey: 'ZWxhc3RpYw==' });
     expect(last().basicAuth).toBe(false);
 
     await pickAuthMethod('Basic authentication');
@@ -227,12 +242,13 @@ describe('ConfigEditor: sources', () => {
 
   it("drops the previous source's own settings when another is picked, keeping the limits", async () => {
     const { last } = renderEditor(
-      makeOptions({ jsonData: { source: 'calico', indexPattern: 'f*', authType: 'apiKey', rowCap: 500 } })
+      makeOptions({ jsonData: { source: 'calico', indexPattern: 'flows-*', authType: 'apiKey', rowCap: 500 } })
     );
     expect(screen.getByRole('radio', { name: 'Calico (Elasticsearch)' })).toBeChecked();
 
-    await userEvent.click(screen.getByRole('radio', { name: 'Trustgrid' }));
-    expect(last().jsonData).toEqual({ source: 'trustgrid', rowCap: 500 });
+    await userEvent.click(screen.getByRole('radio', { name: 'AWS VPC flow logs' }));
+    // the AWS editor starts with the first authentication Grafana allows
+    expect(last().jsonData).toEqual({ source: 'awsFlowLogs', rowCap: 500, authType: 'default' });
     await userEvent.click(screen.getByRole('radio', { name: 'Flows API' }));
     expect(last().jsonData).toEqual({ source: 'flowsapi', rowCap: 500 });
   });

@@ -5,7 +5,9 @@ import { DataSourceSettings, EventBusSrv, PluginContextProvider, PluginMeta } fr
 import { config, setAppEvents } from '@grafana/runtime';
 import { AwsAuthDataSourceSecureJsonData } from '@grafana/aws-sdk';
 
-import { AwsConfigSection, AwsFlowLogsJsonData } from './AwsSettings';
+import { AwsSettings, AwsFlowLogsJsonData } from './AwsSettings';
+import { ConfigEditor } from '../ConfigEditor';
+import { FlowsDataSourceOptions, FlowsSecureJsonData } from '../../types';
 
 type Settings = DataSourceSettings<AwsFlowLogsJsonData, AwsAuthDataSourceSecureJsonData>;
 
@@ -36,7 +38,7 @@ function renderSection(initial: Settings) {
   function Harness() {
     const [options, setOptions] = useState(initial);
     return (
-      <AwsConfigSection
+      <AwsSettings
         options={options}
         onOptionsChange={(next) => {
           onOptionsChange(next);
@@ -72,7 +74,7 @@ beforeAll(() => {
 // ConnectionConfig is a large form; typing into it is slow on a shared machine.
 jest.setTimeout(180000);
 
-describe('AwsConfigSection', () => {
+describe('AwsSettings', () => {
   it('stores access keys in secureJsonData and the rest in jsonData, in grafana-aws-sdk’s shape', async () => {
     const last = renderSection(
       makeOptions({ authType: 'keys' as AwsFlowLogsJsonData['authType'], defaultRegion: 'us-east-1' })
@@ -111,5 +113,39 @@ describe('AwsConfigSection', () => {
     await userEvent.click(screen.getByRole('option', { name: 'ap-southeast-2' }));
 
     expect(last().jsonData.regions).toEqual(['eu-west-1', 'ap-southeast-2']);
+  });
+
+  it('is what the config editor shows for the AWS source, and its keys go when another source is picked', async () => {
+    type Plugin = DataSourceSettings<FlowsDataSourceOptions, FlowsSecureJsonData>;
+    const onOptionsChange = jest.fn();
+    function Harness() {
+      const [options, setOptions] = useState(makeOptions({}) as unknown as Plugin);
+      return (
+        <ConfigEditor
+          options={options}
+          onOptionsChange={(next) => {
+            onOptionsChange(next);
+            setOptions(next);
+          }}
+        />
+      );
+    }
+    const meta = { id: 'flowlens-flows-datasource', name: 'Flows API', type: 'datasource', info: { version: '1.0.0' } };
+    render(
+      <PluginContextProvider meta={meta as PluginMeta}>
+        <Harness />
+      </PluginContextProvider>
+    );
+    const last = (): Plugin => onOptionsChange.mock.calls[onOptionsChange.mock.calls.length - 1][0];
+
+    await userEvent.click(screen.getByRole('radio', { name: 'AWS VPC flow logs' }));
+    expect(last().jsonData.source).toBe('awsFlowLogs');
+    const user = userEvent.setup({ delay: null });
+    await user.type(screen.getByLabelText(/Endpoint/i), 'http://127.0.0.1:5000');
+    expect(last().jsonData.endpoint).toBe('http://127.0.0.1:5000');
+
+    await userEvent.click(screen.getByRole('radio', { name: 'Flows API' }));
+    expect(last().jsonData.endpoint).toBeUndefined();
+    expect(screen.queryByLabelText(/Endpoint/i)).not.toBeInTheDocument();
   });
 });

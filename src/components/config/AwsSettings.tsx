@@ -30,7 +30,7 @@ const regionOptions: Array<ComboboxOption<string>> = standardRegions.map((r) => 
  * Connection and regions of an `awsFlowLogs` data source: @grafana/aws-sdk's ConnectionConfig,
  * the same editor as Grafana's CloudWatch and Athena data sources, plus the region list.
  */
-export function AwsConfigSection(props: AwsConfigSectionProps) {
+export function AwsSettings(props: AwsConfigSectionProps) {
   const { options, onOptionsChange } = props;
   const regions = options.jsonData.regions ?? [];
 

@@ -16,7 +16,7 @@ export interface SourceSettings {
   /** The settings of this source (URL, auth, its own fields). */
   Component: ComponentType<SettingsProps>;
   /** Its own jsonData keys: dropped when the user picks another source. */
-  jsonDataKeys: Array<keyof FlowsDataSourceOptions | string>;
+  jsonDataKeys: Array<keyof FlowsDataSourceOptions>;
   /** Its secrets. */
   secureKeys: Array<keyof FlowsSecureJsonData>;
 }
@@ -60,8 +60,7 @@ export const SOURCES: SourceSettings[] = [
     label: 'AWS VPC flow logs',
     description: 'AWS flow-log configurations and their records in CloudWatch Logs',
     Component: AwsFlowLogsSettings,
-    // grafana-aws-sdk's keys, and the regions
     jsonDataKeys: ['authType', 'profile', 'assumeRoleArn', 'externalId', 'defaultRegion', 'endpoint', 'regions'],
-    secureKeys: [],
+    secureKeys: ['accessKey', 'secretKey', 'sessionToken'],
   },
 ];
