@@ -195,8 +195,17 @@ func (e *Engine) plannedSeries(ctx context.Context, spec SeriesSpec, f Filters) 
 		series = spec.TopN + 1
 	}
 	asked := spec.Width
-	for len(widths) > 0 && spec.MaxPoints > 0 && series*int(spec.To.Sub(spec.From)/spec.Width) > spec.MaxPoints {
+	// Bucket counts in int64 milliseconds: time.Duration saturates at ~292 years, which would
+	// hide an absurd range from this check and hand the planner billions of boundaries.
+	rangeMs := spec.To.UnixMilli() - spec.From.UnixMilli()
+	buckets := func(w time.Duration) int64 { return rangeMs / max(w.Milliseconds(), 1) }
+	for len(widths) > 0 && spec.MaxPoints > 0 && int64(series)*buckets(spec.Width) > int64(spec.MaxPoints) {
 		spec.Width, widths = widths[0], widths[1:]
+	}
+	if spec.MaxPoints > 0 && int64(series)*buckets(spec.Width) > int64(spec.MaxPoints) {
+		// Even day-wide buckets exceed the point cap (a range of decades): the records path
+		// widens without limit and says so.
+		return nil, nil
 	}
 	by := spec.Metric
 	if by != MetricPackets {

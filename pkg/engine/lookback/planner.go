@@ -43,6 +43,8 @@ const (
 	DefaultCacheIntervals = 20_000
 	DefaultSettle         = 2 * time.Minute
 	DefaultClockTTL       = 10 * time.Minute
+	// MaxBuckets bounds the grid a plan lays out before reading, whatever the range.
+	MaxBuckets = 1_000_000
 )
 
 // Planner answers series and totals from look-backs, keeps closed intervals and the source's
@@ -222,6 +224,9 @@ func (p *Planner) Series(ctx context.Context, q SeriesQuery) (*SeriesPlan, error
 	var ends []int64
 	var need []int64
 	for i, w := range widths {
+		if n := (q.To.UnixMilli() - q.From.UnixMilli()) / max(w.Milliseconds(), 1); n > MaxBuckets {
+			return nil, fmt.Errorf("%s from %s to %s in %v buckets is %d buckets, more than the %d a plan can lay out; choose a shorter range", "the time range", q.From.UTC().Format(time.RFC3339), q.To.UTC().Format(time.RFC3339), w, n, MaxBuckets)
+		}
 		ends, out.Start = Boundaries(q.From.UnixMilli(), q.To.UnixMilli(), w)
 		out.Width = w
 		if q.Single && len(ends) > 2 {
@@ -250,9 +255,10 @@ func (p *Planner) Series(ctx context.Context, q SeriesQuery) (*SeriesPlan, error
 	if firstRead > 0 {
 		out.Reason = fmt.Sprintf("the source no longer holds windows before %s (its retention)", time.UnixMilli(oldest-WindowMs).UTC().Format(time.RFC3339))
 	}
-	// Budget: the newest buckets that fit.
-	for len(p.uncachedEnds(ask, ends[firstRead:], sn))*perEnd > budget && firstRead < buckets {
-		firstRead++
+	// Budget: the newest buckets that fit, found newest first in one pass (the ends two
+	// adjacent buckets share are counted once).
+	if newest := p.newestAffordable(ask, ends, firstRead, budget/perEnd); newest > firstRead {
+		firstRead = newest
 		out.Reason = fmt.Sprintf("reading every bucket would take more than the %d requests a query may make", p.cfg.MaxRequests)
 	}
 	out.CoveredFrom, out.CoveredTo = ends[min(firstRead, buckets)], ends[buckets]
@@ -292,6 +298,30 @@ func (p *Planner) Series(ctx context.Context, q SeriesQuery) (*SeriesPlan, error
 	out.Requests = requests
 	out.Executed = Describe(need, sn, ask)
 	return out, nil
+}
+
+// newestAffordable is the first bucket of the longest run of newest buckets, from first on,
+// whose uncached look-backs number at most afford.
+func (p *Planner) newestAffordable(ask Ask, ends []int64, first, afford int) int {
+	set := map[int64]bool{}
+	b := len(ends) - 1
+	for b > first {
+		k := cacheKey{ask, ends[b-1], ends[b]}
+		if p.cached(k) == nil {
+			add := 0
+			for _, e := range []int64{ends[b-1], ends[b]} {
+				if !set[e] {
+					add++
+				}
+			}
+			if len(set)+add > afford {
+				return b
+			}
+			set[ends[b-1]], set[ends[b]] = true, true
+		}
+		b--
+	}
+	return first
 }
 
 // uncachedEnds are the window ends whose look-backs the buckets not in the cache need.
