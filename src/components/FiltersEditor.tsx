@@ -1,35 +1,27 @@
 import React from 'react';
-import { Combobox, ComboboxOption, InlineField, InlineFieldRow } from '@grafana/ui';
+import { ComboboxOption, InlineField, InlineFieldRow, MultiCombobox, TagsInput } from '@grafana/ui';
 
 import { offers, SourceCapabilities } from '../capabilities';
-import { COMMON_PROTOCOLS, PROTOCOL_NAMES, parseProtocol } from '../protocols';
+import { PROTOCOLS, parseProtocol } from '../protocols';
 import { FilterField, FlowsQuery } from '../types';
 import { QueryErrors } from '../validation';
-import { BlurInput } from './BlurInput';
-import { filterText, parseNumericFilter, parseTextFilter } from './values';
+import { filterValues, numericFilter, textFilter } from './values';
 
 export const FILTER_LABEL_WIDTH = 14;
 
-const PROTOCOL_OPTIONS: Array<ComboboxOption<string>> = COMMON_PROTOCOLS.map((n) => ({
-  label: PROTOCOL_NAMES[n],
-  value: PROTOCOL_NAMES[n].toLowerCase(),
-  description: `IANA protocol ${n}`,
+const PROTOCOL_OPTIONS: Array<ComboboxOption<string>> = PROTOCOLS.map((p) => ({
+  label: p.name,
+  value: p.names[0],
+  description: `IANA protocol ${p.number}`,
 }));
 
-/** The option shown for a saved protocol filter: a known protocol by name, anything else as typed. */
-function protocolOption(value: FlowsQuery['protocol']): ComboboxOption<string> | null {
-  const text = filterText(value);
-  if (text === '') {
-    return null;
-  }
-  if (!Array.isArray(value)) {
-    const n = parseProtocol(String(value));
+/** The chips of a saved protocol filter: known protocols by name (a saved 6 is TCP), the rest as typed. */
+function protocolOptions(value: FlowsQuery['protocol']): Array<ComboboxOption<string>> {
+  return filterValues(value).map((text) => {
+    const n = parseProtocol(text);
     const known = n === undefined ? undefined : PROTOCOL_OPTIONS.find((o) => parseProtocol(o.value) === n);
-    if (known) {
-      return known;
-    }
-  }
-  return { label: text, value: text };
+    return known ?? { label: text, value: text };
+  });
 }
 
 interface Props {
@@ -41,103 +33,103 @@ interface Props {
   capabilities?: SourceCapabilities;
 }
 
-const IP_FIELDS: Array<{
-  field: Extract<FilterField, 'srcIp' | 'dstIp' | 'exporter'>;
+const SEVERAL = 'Several: add each (Enter, or leave the field), or use a multi-value $variable.';
+
+const TAG_FIELDS: Array<{
+  field: Extract<FilterField, 'srcIp' | 'dstIp' | 'exporter' | 'port'>;
   label: string;
   tooltip: string;
+  width: number;
 }> = [
-  {
-    field: 'srcIp',
-    label: 'Source IP',
-    tooltip:
-      'Only flows from this address (IPv4 or IPv6). Several: separate with commas, or use a multi-value $variable.',
-  },
+  { field: 'srcIp', label: 'Source IP', tooltip: `Only flows from this address (IPv4 or IPv6). ${SEVERAL}`, width: 24 },
   {
     field: 'dstIp',
     label: 'Destination IP',
-    tooltip:
-      'Only flows to this address (IPv4 or IPv6). Several: separate with commas, or use a multi-value $variable.',
+    tooltip: `Only flows to this address (IPv4 or IPv6). ${SEVERAL}`,
+    width: 24,
+  },
+  {
+    field: 'port',
+    label: 'Port',
+    tooltip: `Only flows with this source or destination port, 0 to 65535. ${SEVERAL}`,
+    width: 16,
   },
   {
     field: 'exporter',
     label: 'Exporter',
-    tooltip: 'Only flows reported by this exporter (router or probe address).',
+    tooltip: `Only flows reported by this exporter (router or probe address). ${SEVERAL}`,
+    width: 24,
   },
 ];
 
 /**
  * The filters every query type takes: source and destination IP, port, protocol, exporter, as
  * far as the source can filter by them (a filter holding a value is always shown, so it can be
- * cleared).
+ * cleared). Each holds several values as tags (protocol: picked or typed), saved as one value
+ * or a list, as the query model always had them.
  */
 export function FiltersEditor({ query, errors, onChange, capabilities }: Props) {
-  const shown = (field: FilterField) => filterText(query[field]) !== '' || offers(capabilities, 'filters', field);
-  const ipField = ({ field, label, tooltip }: (typeof IP_FIELDS)[number]) =>
-    shown(field) && (
-      <InlineField
-        key={field}
-        label={label}
-        labelWidth={FILTER_LABEL_WIDTH}
-        tooltip={tooltip}
-        invalid={Boolean(errors[field])}
-        error={errors[field]}
-      >
-        <BlurInput
-          id={`flows-${field}-${query.refId}`}
-          value={filterText(query[field])}
-          placeholder="any"
-          width={24}
-          onCommit={(text) => onChange({ [field]: parseTextFilter(text) })}
-        />
-      </InlineField>
+  const shown = (field: FilterField) => filterValues(query[field]).length > 0 || offers(capabilities, 'filters', field);
+  const tagField = ({ field, label, tooltip, width }: (typeof TAG_FIELDS)[number]) => {
+    const values = filterValues(query[field]);
+    return (
+      shown(field) && (
+        <InlineField
+          key={field}
+          label={label}
+          labelWidth={FILTER_LABEL_WIDTH}
+          tooltip={tooltip}
+          invalid={Boolean(errors[field])}
+          error={errors[field]}
+        >
+          <TagsInput
+            id={`flows-${field}-${query.refId}`}
+            tags={values}
+            placeholder={values.length === 0 ? 'any' : 'add another'}
+            width={width}
+            addOnBlur
+            autoColors={false}
+            invalid={Boolean(errors[field])}
+            onChange={(tags) => onChange({ [field]: field === 'port' ? numericFilter(tags) : textFilter(tags) })}
+          />
+        </InlineField>
+      )
     );
+  };
 
   return (
     <>
       <InlineFieldRow>
-        {ipField(IP_FIELDS[0])}
-        {ipField(IP_FIELDS[1])}
+        {tagField(TAG_FIELDS[0])}
+        {tagField(TAG_FIELDS[1])}
       </InlineFieldRow>
       <InlineFieldRow>
-        {shown('port') && (
-          <InlineField
-            label="Port"
-            labelWidth={FILTER_LABEL_WIDTH}
-            tooltip="Only flows with this source or destination port, 0 to 65535, or a $variable."
-            invalid={Boolean(errors.port)}
-            error={errors.port}
-          >
-            <BlurInput
-              id={`flows-port-${query.refId}`}
-              value={filterText(query.port)}
-              placeholder="any"
-              width={12}
-              onCommit={(text) => onChange({ port: parseNumericFilter(text) })}
-            />
-          </InlineField>
-        )}
+        {tagField(TAG_FIELDS[2])}
         {shown('protocol') && (
           <InlineField
             label="Protocol"
             labelWidth={FILTER_LABEL_WIDTH}
-            tooltip="Pick a protocol, or type an IANA number (0 to 255) or a $variable."
+            tooltip="Pick protocols, or type an IANA number (0 to 255) or a $variable."
             invalid={Boolean(errors.protocol)}
             error={errors.protocol}
           >
-            <Combobox<string>
+            <MultiCombobox<string>
               id={`flows-protocol-${query.refId}`}
               options={PROTOCOL_OPTIONS}
-              value={protocolOption(query.protocol)}
+              value={protocolOptions(query.protocol)}
               placeholder="any"
-              width={20}
+              width="auto"
+              minWidth={20}
+              maxWidth={48}
               createCustomValue
               customValueDescription="Use this protocol number or variable"
               isClearable
-              onChange={(option) => onChange({ protocol: option ? parseNumericFilter(option.value) : undefined })}
+              invalid={Boolean(errors.protocol)}
+              onChange={(options) => onChange({ protocol: numericFilter(options.map((o) => o.value)) })}
             />
           </InlineField>
         )}
-        {ipField(IP_FIELDS[2])}
+        {tagField(TAG_FIELDS[3])}
       </InlineFieldRow>
     </>
   );

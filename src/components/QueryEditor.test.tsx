@@ -56,6 +56,13 @@ async function typeAndLeave(label: string, text: string) {
   await userEvent.tab();
 }
 
+/** Types into a tag field and presses Enter, as a user adds one value. */
+async function typeAndEnter(label: string, text: string) {
+  await userEvent.click(field(label));
+  await userEvent.paste(text);
+  await userEvent.keyboard('{Enter}');
+}
+
 async function pick(comboboxLabel: string, option: string) {
   await userEvent.click(screen.getByRole('combobox', { name: comboboxLabel }));
   await userEvent.click(await screen.findByRole('option', { name: new RegExp(`^${option}`) }));
@@ -231,27 +238,61 @@ describe('QueryEditor: filters', () => {
     await userEvent.click(screen.getByRole('radio', { name: 'Pair' }));
     expect(onRunQuery).not.toHaveBeenCalled();
 
-    await typeAndLeave('Destination IP', '2001:db8::1');
+    // another address beside the bad one: still not run
+    await typeAndEnter('Destination IP', '2001:db8::1');
+    expect(last().dstIp).toEqual(['10.0.0.300', '2001:db8::1']);
+    expect(screen.getByText(/'10.0.0.300' is not an IP address/)).toBeInTheDocument();
+    expect(onRunQuery).not.toHaveBeenCalled();
+
+    await userEvent.click(screen.getByRole('button', { name: 'Remove tag: 10.0.0.300' }));
 
     expect(screen.queryByText(/is not an IP address/)).not.toBeInTheDocument();
     expect(last()).toMatchObject({ dstIp: '2001:db8::1', dim: 'pair' });
     expect(onRunQuery).toHaveBeenCalledTimes(1);
   });
 
-  it('takes several addresses separated by commas as a list', async () => {
-    const { last } = renderEditor({ refId: 'A', queryType: 'protocols' });
+  it('takes several addresses, one tag each, saved as a list; a pasted comma-separated list is split', async () => {
+    const { onRunQuery, last } = renderEditor({ refId: 'A', queryType: 'protocols' });
 
-    await typeAndLeave('Source IP', '10.0.0.1, 10.0.0.2');
-
+    await typeAndEnter('Source IP', '10.0.0.1');
+    expect(last().srcIp).toBe('10.0.0.1');
+    await typeAndEnter('Source IP', '10.0.0.2');
     expect(last().srcIp).toEqual(['10.0.0.1', '10.0.0.2']);
-    expect(field('Source IP')).toHaveValue('10.0.0.1, 10.0.0.2');
+    expect(onRunQuery).toHaveBeenCalledTimes(2);
+
+    await userEvent.click(field('Source IP'));
+    await userEvent.paste('10.0.0.3, $more');
+    await userEvent.keyboard('{Enter}');
+    expect(last().srcIp).toEqual(['10.0.0.1', '10.0.0.2', '10.0.0.3', '$more']);
+    for (const tag of ['10.0.0.1', '10.0.0.2', '10.0.0.3', '$more']) {
+      expect(screen.getByRole('button', { name: `Remove tag: ${tag}` })).toBeInTheDocument();
+    }
+
+    // removing tags down to one saves a single value again, as the query model always had it
+    for (const tag of ['10.0.0.1', '10.0.0.3', '$more']) {
+      await userEvent.click(screen.getByRole('button', { name: `Remove tag: ${tag}` }));
+    }
+    expect(last().srcIp).toBe('10.0.0.2');
+    expect(field('Source IP')).toHaveValue('');
+  });
+
+  it('shows a saved list as tags and keeps it unchanged until edited', () => {
+    const { onChange } = renderEditor({
+      refId: 'A',
+      queryType: 'protocols',
+      dstIp: ['10.0.0.1', '2001:db8::1'],
+      port: [53, '$port'],
+    });
+    for (const tag of ['10.0.0.1', '2001:db8::1', '53', '$port']) {
+      expect(screen.getByRole('button', { name: `Remove tag: ${tag}` })).toBeInTheDocument();
+    }
+    expect(onChange).not.toHaveBeenCalled();
   });
 
   it('picks a protocol by name from the list', async () => {
     const { onRunQuery, last } = renderEditor({ refId: 'A', queryType: 'protocols' });
 
     await pick('Protocol', 'UDP');
-
     expect(last()).toEqual({ refId: 'A', queryType: 'protocols', protocol: 'udp', version: 1 });
     expect(onRunQuery).toHaveBeenCalledTimes(1);
   });
@@ -260,26 +301,28 @@ describe('QueryEditor: filters', () => {
     const { onChange, onRunQuery, last } = renderEditor({ refId: 'A', queryType: 'protocols' });
     const protocol = screen.getByRole('combobox', { name: 'Protocol' });
 
-    await userEvent.type(protocol, '47{Enter}');
+    await userEvent.type(protocol, '47');
+    await userEvent.click(await screen.findByRole('option', { name: /^47/ }));
     expect(last().protocol).toBe(47);
     // shown by name
-    expect(protocol).toHaveValue('GRE');
+    expect(screen.getByRole('button', { name: 'Remove GRE' })).toBeInTheDocument();
     expect(onRunQuery).toHaveBeenCalledTimes(1);
 
     // the clear button removes the filter
-    await userEvent.click(protocol);
-    await userEvent.click(screen.getByTitle('Clear value'));
+    await userEvent.click(screen.getByTitle('Clear all'));
     expect(last().protocol).toBeUndefined();
     expect(onRunQuery).toHaveBeenCalledTimes(2);
 
+    await userEvent.clear(protocol);
     await userEvent.type(protocol, '$proto');
-    await userEvent.click(screen.getByRole('option', { name: /\$proto/ }));
+    await userEvent.click(await screen.findByRole('option', { name: /\$proto/ }));
     expect(last().protocol).toBe('$proto');
     expect(onRunQuery).toHaveBeenCalledTimes(3);
 
-    await userEvent.click(screen.getByTitle('Clear value'));
+    await userEvent.click(screen.getByTitle('Clear all'));
+    await userEvent.clear(protocol);
     await userEvent.type(protocol, 'tcpx');
-    await userEvent.click(screen.getByRole('option', { name: /tcpx/ }));
+    await userEvent.click(await screen.findByRole('option', { name: /^tcpx/ }));
     expect(last().protocol).toBe('tcpx');
     expect(
       screen.getByText(
@@ -293,7 +336,7 @@ describe('QueryEditor: filters', () => {
 
   it('shows a saved protocol number by name', () => {
     renderEditor({ refId: 'A', queryType: 'protocols', protocol: 6 });
-    expect(screen.getByRole('combobox', { name: 'Protocol' })).toHaveValue('TCP');
+    expect(screen.getByRole('button', { name: 'Remove TCP' })).toBeInTheDocument();
   });
 
   it('checks ports as the backend does', async () => {
@@ -301,18 +344,19 @@ describe('QueryEditor: filters', () => {
 
     await typeAndLeave('Port', '70000');
     expect(screen.getByText("port: '70000' is not a port number from 0 to 65535")).toBeInTheDocument();
+    expect(last().port).toBe(70000);
     expect(onRunQuery).not.toHaveBeenCalled();
 
+    await userEvent.click(screen.getByRole('button', { name: 'Remove tag: 70000' }));
     await typeAndLeave('Port', '443');
     expect(last().port).toBe(443);
-    expect(onRunQuery).toHaveBeenCalledTimes(1);
+    expect(onRunQuery).toHaveBeenCalledTimes(2);
   });
 
-  it('removes a filter when its field is emptied', async () => {
+  it('removes a filter when its last tag is removed', async () => {
     const { last } = renderEditor({ refId: 'A', queryType: 'protocols', exporter: '192.0.2.1' });
 
-    await userEvent.clear(field('Exporter'));
-    await userEvent.tab();
+    await userEvent.click(screen.getByRole('button', { name: 'Remove tag: 192.0.2.1' }));
 
     expect(last().exporter).toBeUndefined();
   });

@@ -1,33 +1,40 @@
-/** Conversions between query values and the text the editor shows. */
+/** Conversions between query values and what the editor shows. */
 import { FilterValue, NumberOrString, NumericFilterValue } from '../types';
 
-/** A filter as text: a list is shown comma-separated. */
-export function filterText(value: NumericFilterValue | undefined): string {
+/** A filter as the values the editor shows, one tag each. */
+export function filterValues(value: NumericFilterValue | undefined): string[] {
   if (value === undefined || value === null) {
-    return '';
+    return [];
   }
-  return Array.isArray(value) ? value.join(', ') : String(value);
+  return (Array.isArray(value) ? value : [value]).map(String).filter((s) => s.trim() !== '');
 }
 
-function items(text: string): string[] {
-  return text
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
+/**
+ * Tags → what the query saves, the shape it always had: no filter (undefined), one value, or a
+ * list. A tag holding commas is split, so a pasted list `10.0.0.1, 10.0.0.2` is two values.
+ */
+function items(values: string[]): string[] {
+  const out: string[] = [];
+  for (const s of values.flatMap((v) => v.split(',')).map((v) => v.trim())) {
+    if (s !== '' && !out.includes(s)) {
+      out.push(s);
+    }
+  }
+  return out;
 }
 
-/** Typed text → a string filter: one value, a list (comma-separated), or undefined (no filter). */
-export function parseTextFilter(text: string): FilterValue | undefined {
-  const list = items(text);
+/** Tags → a string filter. */
+export function textFilter(values: string[]): FilterValue | undefined {
+  const list = items(values);
   if (list.length === 0) {
     return undefined;
   }
   return list.length === 1 ? list[0] : list;
 }
 
-/** Typed text → a port or protocol filter: whole numbers become numbers, the rest stays text. */
-export function parseNumericFilter(text: string): NumericFilterValue | undefined {
-  const list = items(text).map(toNumberOrString);
+/** Tags → a port or protocol filter: whole numbers become numbers, the rest stays text. */
+export function numericFilter(values: string[]): NumericFilterValue | undefined {
+  const list = items(values).map(toNumberOrString);
   if (list.length === 0) {
     return undefined;
   }
