@@ -3,7 +3,9 @@ package engine
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -115,7 +117,14 @@ func (e *Engine) plannedTotals(ctx context.Context, from, to time.Time, f Filter
 	}
 	tot, err := e.planner.RangeTotals(ctx, from, to, dim, by, max(limit, 1), e.talkerLimit())
 	if err != nil {
-		return nil, err
+		return nil, e.planError(err)
+	}
+	for _, iv := range tot.Plan.Intervals {
+		if iv == nil {
+			// Ranking what could be read as if it were the whole range would be wrong.
+			return nil, Downstream(http.StatusNotFound, fmt.Errorf("%s – %s cannot be totalled: %s; choose a range inside what the %s server holds",
+				from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339), tot.Plan.Reason, e.src.Name()))
+		}
 	}
 	agg := &Aggregation{Executed: planExecuted(tot.Plan, count)}
 	if dim == "" {
@@ -152,6 +161,15 @@ func (e *Engine) plannedTotals(ctx context.Context, from, to time.Time, f Filter
 		agg.Approximate = msg + "."
 	}
 	return agg, nil
+}
+
+// planError says what a plan's failure means for the user. New windows indexed during every
+// attempt are the server's doing (it kept moving), and retrying later usually succeeds.
+func (e *Engine) planError(err error) error {
+	if errors.Is(err, lookback.ErrMoving) {
+		return Downstream(http.StatusServiceUnavailable, fmt.Errorf("the %s server indexed new windows while the look-backs of this query were read, in each of 3 attempts, so their differences would not be exact; retry the query (%w)", e.src.Name(), err))
+	}
+	return err
 }
 
 func planExecuted(sp *lookback.SeriesPlan, count int) string {
@@ -213,7 +231,7 @@ func (e *Engine) plannedSeries(ctx context.Context, spec SeriesSpec, f Filters) 
 	}
 	sp, err := e.planner.Series(ctx, lookback.SeriesQuery{From: spec.From, To: spec.To, Width: spec.Width, GroupBy: spec.GroupBy, Widths: widths, By: by, Limit: e.talkerLimit()})
 	if err != nil {
-		return nil, err
+		return nil, e.planError(err)
 	}
 	res := seriesFromPlan(sp, spec)
 	if res.Width != asked {
