@@ -275,3 +275,75 @@ func TestPitfallTopTalkersLimitCapped(t *testing.T) {
 		t.Fatalf("alert rule on approximate talkers: error %v (source %q), %d frames", r.Error, r.ErrorSource, len(r.Frames))
 	}
 }
+
+var aboutRequests = regexp.MustCompile(`about ([0-9]+) requests? in all`)
+
+// The editor's request preview says when a query will be answered from look-back aggregates
+// and about how many requests that takes, before and after the range was counted; the query
+// then makes that many requests and says so in ExecutedQueryString.
+func TestPreviewShowsTheLookbackPlan(t *testing.T) {
+	var requests atomic.Int64
+	_, ds := pitfallEnv(t, simulator.Config{}, func(*http.Request) { requests.Add(1) })
+	tr := backend.TimeRange{From: testNow.Add(-3 * time.Hour), To: testNow.Add(-10 * time.Minute)}
+	preview := func(q string) string {
+		t.Helper()
+		status, raw := callResource(t, ds, http.MethodPost, "preview", map[string]any{
+			"query": json.RawMessage(q), "from": tr.From.UnixMilli(), "to": tr.To.UnixMilli(), "intervalMs": 300_000})
+		var p struct{ Notes []string }
+		if err := json.Unmarshal(raw, &p); status != 200 || err != nil {
+			t.Fatalf("preview %s: %d %s", q, status, raw)
+		}
+		for _, n := range p.Notes {
+			if strings.Contains(n, "look-back aggregates") {
+				return n
+			}
+		}
+		t.Fatalf("preview %s: no look-back plan in %q", q, p.Notes)
+		return ""
+	}
+	estimate := func(note string) int64 {
+		t.Helper()
+		m := aboutRequests.FindStringSubmatch(note)
+		if m == nil {
+			t.Fatalf("no request count in %q", note)
+		}
+		n, _ := strconv.ParseInt(m[1], 10, 64)
+		return n
+	}
+	run := func(q string) (int64, string) {
+		t.Helper()
+		before := requests.Load()
+		r := askQuery(t, ds, tr, 5*time.Minute, false, q)
+		if r.Error != nil {
+			t.Fatal(r.Error)
+		}
+		return requests.Load() - before, r.Frames[0].Meta.ExecutedQueryString
+	}
+
+	note := preview(protocolSeriesQuery)
+	if !strings.Contains(note, "first counts the range's records") || !strings.Contains(note, "/protocols at each boundary of its 5m buckets") {
+		t.Fatalf("before counting: %q", note)
+	}
+	n, executed := run(protocolSeriesQuery)
+	// The count, the clock sample, the oldest window, a look-back per boundary and the repeat.
+	if want := estimate(note); n != want || !strings.HasPrefix(executed, fmt.Sprintf("plan: %d requests", n-1)) {
+		t.Fatalf("preview said about %d requests; the query made %d and says %q", want, n, executed)
+	}
+	// Counted now: the preview says so, and that the closed buckets come from the cache.
+	note = preview(protocolSeriesQuery)
+	if !regexp.MustCompile(`held [0-9]+ records when last counted, more than the row cap \(1000\)`).MatchString(note) {
+		t.Fatalf("after counting: %q", note)
+	}
+	if n, _ = run(protocolSeriesQuery); n != estimate(note) {
+		t.Fatalf("preview said about %d requests; the refresh made %d", estimate(note), n)
+	}
+
+	talkers := `{"queryType":"topTalkers","dim":"src","by":"bytes","limit":10}`
+	note = preview(talkers)
+	if !strings.Contains(note, "two look-backs at the range's edges") {
+		t.Fatalf("past top talkers: %q", note)
+	}
+	if n, executed = run(talkers); n != estimate(note) || !strings.HasPrefix(executed, "plan: ") {
+		t.Fatalf("preview said about %d requests; past top talkers made %d and say %q", estimate(note), n, executed)
+	}
+}
