@@ -22,7 +22,7 @@ import (
 
 // scaleEnv is the acceptance setting of issue 8: 4000 flows/min, 8 days of history, default
 // data source settings, requests counted.
-func scaleEnv(t *testing.T, cfg simulator.Config) (*env, *gauge.Gauge) {
+func scaleEnv(t testing.TB, cfg simulator.Config) (*env, *gauge.Gauge) {
 	t.Helper()
 	c := newClock(testNow)
 	cfg.Token, cfg.Seed, cfg.Now, cfg.Log = testToken, 42, c.Now, nil
@@ -208,7 +208,7 @@ type scaleTalkerRow struct {
 }
 
 // talkerRows reads key and bytes from a top-talkers frame, whatever the key columns are.
-func scaleTalkerRows(t *testing.T, f *data.Frame) []scaleTalkerRow {
+func scaleTalkerRows(t testing.TB, f *data.Frame) []scaleTalkerRow {
 	t.Helper()
 	var out []scaleTalkerRow
 	var src, dst, bytes *data.Field
