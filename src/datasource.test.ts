@@ -90,6 +90,8 @@ describe('DataSource defaults and summaries', () => {
     // a query saved with only its type runs: the backend fills the defaults
     expect(ds.filterQuery({ refId: 'A', queryType: 'topTalkers' })).toBe(true);
     expect(ds.filterQuery({ refId: 'A', queryType: 'flows', hide: false })).toBe(true);
+    // the AWS source's own type runs too (the provisioned AWS dashboard's inventory panel)
+    expect(ds.filterQuery({ refId: 'A', queryType: 'flowLogConfigs' })).toBe(true);
   });
 
   it('summarises a query in one line', () => {

@@ -52,9 +52,12 @@ export class DataSource
   implements CapabilitiesProvider
 {
   private capabilities?: Promise<SourceCapabilities>;
+  /** The regions the settings name (AWS source): offered in the flow-log configurations editor. */
+  readonly regions: string[];
 
   constructor(instanceSettings: DataSourceInstanceSettings<FlowsDataSourceOptions>) {
     super(instanceSettings);
+    this.regions = instanceSettings.jsonData?.regions ?? [];
     this.variables = new FlowsVariableSupport(this);
   }
 
@@ -90,6 +93,9 @@ export class DataSource
         break;
       case 'table':
         text = `Flows table: ${q.limit} rows by ${q.sort} ${q.order}`;
+        break;
+      case 'flowLogConfigs':
+        text = `Flow-log configurations${q.format === 'alert' ? ' (alert form)' : ''}`;
         break;
       default:
         text = `Variable values: ${q.variable}, ${q.limit} at most`;

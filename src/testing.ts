@@ -63,14 +63,14 @@ export function setTemplateVariables(variables: Record<string, TestVariable>): T
   return srv;
 }
 
-export function makeDataSource(): DataSource {
+export function makeDataSource(jsonData: Partial<FlowsDataSourceOptions> = {}): DataSource {
   const settings = {
     id: 1,
     uid: 'flows',
     type: 'flowlens-flows-datasource',
     name: 'Flows API',
     access: 'proxy',
-    jsonData: {},
+    jsonData,
     meta: { id: 'flowlens-flows-datasource' },
     readOnly: false,
   } as unknown as DataSourceInstanceSettings<FlowsDataSourceOptions>;

@@ -7,12 +7,22 @@ import { DataQuery } from '@grafana/schema';
  * old fields are never repurposed.
  */
 
-export type QueryType = 'flows' | 'topTalkers' | 'protocols' | 'variableValues';
+export type QueryType = 'flows' | 'topTalkers' | 'protocols' | 'variableValues' | 'flowLogConfigs';
 
-export const QUERY_TYPES: readonly QueryType[] = ['flows', 'topTalkers', 'protocols', 'variableValues'];
+/** Every query type the backend answers; `flowLogConfigs` only for the AWS source. */
+export const QUERY_TYPES: readonly QueryType[] = [
+  'flows',
+  'topTalkers',
+  'protocols',
+  'variableValues',
+  'flowLogConfigs',
+];
 
-/** `nodegraph` is for top talkers by pair: who talks to whom. */
-export type FlowsFormat = 'table' | 'timeseries' | 'nodegraph';
+/**
+ * `nodegraph` is for top talkers by pair: who talks to whom. `alert` is the flowLogConfigs
+ * alert form: one numeric instance per flow log.
+ */
+export type FlowsFormat = 'table' | 'timeseries' | 'nodegraph' | 'alert';
 export type FlowsSort = 'timestamp' | 'bytes' | 'packets';
 export type SortOrder = 'asc' | 'desc';
 export type FlowsMetric = 'bytes' | 'packets' | 'flows';
@@ -127,19 +137,26 @@ export const DEFAULT_VARIABLE_QUERY: Partial<FlowsQuery> = {
   limit: 100,
 };
 
+/** The AWS source's inventory of flow-log configurations, as a table. */
+export const DEFAULT_FLOW_LOG_CONFIGS_QUERY: Partial<FlowsQuery> = {
+  queryType: 'flowLogConfigs',
+  format: 'table',
+};
+
 /** The defaults of each query type (a `flows` query starts as a table). */
 export const DEFAULT_QUERIES: Record<QueryType, Partial<FlowsQuery>> = {
   flows: DEFAULT_FLOWS_TABLE_QUERY,
   topTalkers: DEFAULT_TOP_TALKERS_QUERY,
   protocols: DEFAULT_PROTOCOLS_QUERY,
   variableValues: DEFAULT_VARIABLE_QUERY,
+  flowLogConfigs: DEFAULT_FLOW_LOG_CONFIGS_QUERY,
 };
 
 /**
  * What the editor offers as query types. `flows` is two of them: a table of records, or traffic
  * over time (`format: timeseries`).
  */
-export type EditorKind = 'timeseries' | 'topTalkers' | 'protocols' | 'table' | 'variableValues';
+export type EditorKind = 'timeseries' | 'topTalkers' | 'protocols' | 'table' | 'variableValues' | 'flowLogConfigs';
 
 /** The editor kind of a saved query; a `flows` query without `format` is a table (the backend's default). */
 export function editorKind(query: Partial<FlowsQuery>): EditorKind {
@@ -148,6 +165,7 @@ export function editorKind(query: Partial<FlowsQuery>): EditorKind {
       return query.format === 'timeseries' ? 'timeseries' : 'table';
     case 'protocols':
     case 'variableValues':
+    case 'flowLogConfigs':
       return query.queryType;
     default:
       // no queryType: the backend treats it as topTalkers
@@ -162,6 +180,7 @@ export const DEFAULTS_BY_KIND: Record<EditorKind, Partial<FlowsQuery>> = {
   protocols: DEFAULT_PROTOCOLS_QUERY,
   table: DEFAULT_FLOWS_TABLE_QUERY,
   variableValues: DEFAULT_VARIABLE_QUERY,
+  flowLogConfigs: DEFAULT_FLOW_LOG_CONFIGS_QUERY,
 };
 
 /**

@@ -534,6 +534,74 @@ describe('QueryEditor: what the source can do', () => {
   });
 });
 
+const AWS_CAPABILITIES: SourceCapabilities = {
+  ...LISTING_CAPABILITIES,
+  source: 'awsFlowLogs',
+  name: 'AWS VPC flow logs',
+  queryTypes: ['flows', 'topTalkers', 'protocols', 'variableValues', 'flowLogConfigs'],
+  dimensions: [],
+};
+
+describe('QueryEditor: AWS flow-log configurations', () => {
+  it('is offered only by a source that has it, never while the capabilities are unknown', async () => {
+    const unknown = makeDataSource();
+    jest.spyOn(unknown, 'getResource').mockRejectedValue(new Error('settings'));
+    renderEditor({ refId: 'A', queryType: 'topTalkers' }, { datasource: unknown });
+    expect(await screen.findByRole('radio', { name: 'Protocols' })).toBeInTheDocument();
+    expect(screen.queryByRole('radio', { name: 'Flow-log configurations' })).not.toBeInTheDocument();
+  });
+
+  it('builds an inventory query from the regions, delivery status, resources and tags a user picks', async () => {
+    const datasource = makeDataSource({ regions: ['eu-west-1', 'us-east-1'] });
+    jest.spyOn(datasource, 'getResource').mockResolvedValue(AWS_CAPABILITIES);
+    const { last, onRunQuery } = renderEditor(
+      { refId: 'A', queryType: 'topTalkers', srcIp: '10.0.0.5' },
+      { datasource }
+    );
+
+    await userEvent.click(await screen.findByRole('radio', { name: 'Flow-log configurations' }));
+    expect(last()).toMatchObject({ queryType: 'flowLogConfigs', format: 'table' });
+    // the traffic filters belong to the traffic query types, not the inventory
+    expect(screen.queryByRole('textbox', { name: 'Source IP' })).not.toBeInTheDocument();
+
+    await pick('Regions', 'us-east-1');
+    expect(last().regions).toEqual(['us-east-1']);
+    await pick('Delivery', 'FAILED');
+    expect(last().deliverLogsStatus).toEqual(['FAILED']);
+
+    await userEvent.type(screen.getByPlaceholderText('key=value or key'), 'env=prod{enter}');
+    expect(last().tags).toEqual(['env=prod']);
+    await userEvent.type(screen.getByPlaceholderText('vpc-…, subnet-…, eni-…'), 'vpc-0abc{enter}');
+    expect(last().resourceId).toEqual(['vpc-0abc']);
+
+    await userEvent.click(screen.getByRole('radio', { name: 'Alert form' }));
+    expect(last()).toMatchObject({
+      queryType: 'flowLogConfigs',
+      format: 'alert',
+      regions: ['us-east-1'],
+      deliverLogsStatus: ['FAILED'],
+      tags: ['env=prod'],
+      resourceId: ['vpc-0abc'],
+      srcIp: '10.0.0.5',
+    });
+    expect(onRunQuery).toHaveBeenCalled();
+  });
+
+  it('opens a saved inventory query as one, a $variable region included, instead of as top talkers', async () => {
+    const datasource = makeDataSource({ regions: ['eu-west-1'] });
+    jest.spyOn(datasource, 'getResource').mockResolvedValue(AWS_CAPABILITIES);
+    renderEditor(
+      { refId: 'A', queryType: 'flowLogConfigs', regions: '$region', trafficType: ['REJECT'], version: 1 },
+      { datasource }
+    );
+    expect(await screen.findByRole('radio', { name: 'Flow-log configurations' })).toBeChecked();
+    expect(screen.getByRole('radio', { name: 'Table' })).toBeChecked();
+    expect(screen.getByText('$region')).toBeInTheDocument();
+    expect(screen.getByText('REJECT')).toBeInTheDocument();
+    expect(screen.queryByRole('radio', { name: 'Top talkers' })).not.toBeChecked();
+  });
+});
+
 describe('QueryEditor: saved query versions', () => {
   it('saves a query from before versioning in the current version, keeping every field', async () => {
     const saved = {

@@ -33,6 +33,7 @@ import {
 import { isValidQuery, QueryErrors, validateQuery, ValidatedField } from '../validation';
 import { BlurInput } from './BlurInput';
 import { FILTER_LABEL_WIDTH, FiltersEditor } from './FiltersEditor';
+import { FlowLogConfigsEditor } from './FlowLogConfigsEditor';
 import { RequestsPreview } from './RequestsPreview';
 import { parseNumber } from './values';
 
@@ -49,7 +50,15 @@ const KIND_OPTIONS: Array<SelectableValue<EditorKind>> = [
   { label: 'Top talkers', value: 'topTalkers', description: 'Sources, destinations or pairs ranked by traffic' },
   { label: 'Protocols', value: 'protocols', description: 'Traffic per protocol' },
   { label: 'Flows table', value: 'table', description: 'Raw flow records' },
+  {
+    label: 'Flow-log configurations',
+    value: 'flowLogConfigs',
+    description: 'AWS: which VPCs, subnets and interfaces have flow logs, and whether delivery works',
+  },
 ];
+
+/** Kinds only some sources have: offered once the capabilities say so, never while unknown. */
+const SOURCE_OWN_KINDS: EditorKind[] = ['flowLogConfigs'];
 
 const VARIABLE_VALUES_OPTION: SelectableValue<EditorKind> = {
   label: 'Variable values',
@@ -112,10 +121,17 @@ const KIND_QUERY_TYPE: Record<EditorKind, string> = {
   topTalkers: 'topTalkers',
   protocols: 'protocols',
   variableValues: 'variableValues',
+  flowLogConfigs: 'flowLogConfigs',
 };
 
-/** Whether the source answers an editor kind (true while its capabilities are unknown). */
+/**
+ * Whether the source answers an editor kind: the common kinds are offered while the
+ * capabilities are unknown, a source's own kinds only once it names them.
+ */
 export function sourceAnswers(caps: SourceCapabilities | undefined, kind: EditorKind): boolean {
+  if (!caps && SOURCE_OWN_KINDS.includes(kind)) {
+    return false;
+  }
   return offers(caps, 'queryTypes', KIND_QUERY_TYPE[kind]);
 }
 
@@ -146,6 +162,7 @@ const SHOWN_FIELDS: Record<EditorKind, ValidatedField[]> = {
   protocols: [],
   table: ['sort', 'order', 'limit'],
   variableValues: ['limit'],
+  flowLogConfigs: [],
 };
 const FILTER_FIELDS_SHOWN: ValidatedField[] = ['srcIp', 'dstIp', 'port', 'protocol', 'exporter'];
 
@@ -367,7 +384,11 @@ export function QueryEditor({ query: saved, onChange, onRunQuery, app, datasourc
         <InlineFieldRow>{numberField('limit', 'Limit', 'Values returned (a number or a $variable)')}</InlineFieldRow>
       )}
 
-      <FiltersEditor query={query} errors={errors} onChange={update} capabilities={caps} />
+      {kind === 'flowLogConfigs' ? (
+        <FlowLogConfigsEditor query={shown} regions={datasource?.regions ?? []} onChange={update} />
+      ) : (
+        <FiltersEditor query={query} errors={errors} onChange={update} capabilities={caps} />
+      )}
 
       {hiddenErrors.map((msg) => (
         <Text key={msg} color="error">
