@@ -76,7 +76,9 @@ func BenchmarkScale(b *testing.B) {
 					switch q {
 					case "protocol":
 						run("traffic by protocol", tr, `{"queryType":"flows","format":"timeseries","groupBy":"protocol","topN":10,"metric":"bytes","unit":"total"}`,
-							func(frames data.Frames) string { return seriesVerdict(frames, traffic, tr, "protocol", simref.ByProtocol) })
+							func(frames data.Frames) string {
+								return seriesVerdict(frames, traffic, tr, "protocol", simref.ByProtocol)
+							})
 					case "source":
 						run("traffic by source (top 10 + Other)", tr, `{"queryType":"flows","format":"timeseries","groupBy":"src","topN":10,"other":true,"metric":"bytes","unit":"total"}`,
 							func(frames data.Frames) string { return seriesVerdict(frames, traffic, tr, "src_ip", simref.BySrc) })
