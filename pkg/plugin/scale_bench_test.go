@@ -4,11 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -229,4 +233,143 @@ func startPeak() func() uint64 {
 		}
 	}()
 	return func() uint64 { close(done); return <-res }
+}
+
+// BenchmarkOverviewFirstLoad counts the Flows API requests of the provisioned flows-overview
+// dashboard's first load, as Grafana makes it: its query variables (refresh on load), then
+// every panel's queries at once, one QueryData per panel, over its default range (last 1 h),
+// against the simulator as docker-compose.yml runs it. It prints the total and how many were
+// distinct (the same URL asked twice is a redundant read).
+//
+//	go test -run '^$' -bench BenchmarkOverviewFirstLoad -benchtime 1x ./pkg/plugin
+func BenchmarkOverviewFirstLoad(b *testing.B) {
+	dsUID := provFlowsDatasource(b).UID
+	d, ok := provDashboards(b)["flows-overview"]
+	if !ok {
+		b.Fatal("no flows-overview dashboard")
+	}
+	for range b.N {
+		cfg := provSimulatorConfig(b)
+		c := newClock(testNow)
+		cfg.Now, cfg.Log, cfg.Token = c.Now, discard{}, testToken
+		sim := simulator.New(cfg)
+		var mu sync.Mutex
+		var urls []string
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			urls = append(urls, r.URL.RequestURI())
+			mu.Unlock()
+			sim.ServeHTTP(w, r)
+		}))
+		ds := newTestDatasource(b, srv.URL, testToken, provFlowsDatasource(b).JSONData, c.Now)
+
+		vars := provDashboardVars{single: map[string]string{"__interval": "1m", "__interval_ms": "60000"}, multi: map[string][]string{}}
+		var variableQueries []string
+		for _, v := range d.Templating.List {
+			switch v.Type {
+			case "datasource":
+				vars.single[v.Name] = dsUID
+			case "textbox", "constant":
+				var def string
+				_ = json.Unmarshal(v.Query, &def)
+				vars.single[v.Name] = def
+			case "query":
+				vars.multi[v.Name] = nil // All: no filter
+				var q map[string]any
+				_ = json.Unmarshal(v.Query, &q)
+				q["refId"] = "variable-" + v.Name
+				body, _ := provParse(b, "variable", vars.interpolate(q).(map[string]any))
+				variableQueries = append(variableQueries, body)
+			}
+		}
+		tr := backend.TimeRange{From: testNow.Add(-time.Hour), To: testNow}
+		ask := func(bodies []string) {
+			req := &backend.QueryDataRequest{}
+			for _, body := range bodies {
+				var probe struct{ RefID, QueryType string }
+				_ = json.Unmarshal([]byte(body), &probe)
+				req.Queries = append(req.Queries, backend.DataQuery{RefID: probe.RefID, QueryType: probe.QueryType, JSON: json.RawMessage(body),
+					TimeRange: tr, Interval: time.Minute, MaxDataPoints: 1000})
+			}
+			resp, err := ds.QueryData(context.Background(), req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			for ref, r := range resp.Responses {
+				if r.Error != nil {
+					b.Errorf("%s: %v", ref, r.Error)
+				}
+			}
+		}
+		var wg sync.WaitGroup
+		for _, q := range variableQueries {
+			wg.Go(func() { ask([]string{q}) })
+		}
+		wg.Wait()
+		panels := d.panels()
+		for _, p := range panels {
+			var bodies []string
+			for _, raw := range p.Targets {
+				var target map[string]any
+				_ = json.Unmarshal(raw, &target)
+				body, _ := provParse(b, "target", vars.interpolate(target).(map[string]any))
+				bodies = append(bodies, body)
+			}
+			wg.Go(func() { ask(bodies) })
+		}
+		wg.Wait()
+		srv.Close()
+		distinct := map[string]bool{}
+		for _, u := range urls {
+			distinct[u] = true
+		}
+		fmt.Printf("flows-overview first load: %d requests to the Flows API, %d distinct (%d variable queries, %d panels)\n", len(urls), len(distinct), len(variableQueries), len(panels))
+		for _, u := range slices.Sorted(slices.Values(urls)) {
+			fmt.Println("  ", u)
+		}
+	}
+}
+
+// BenchmarkFlowsTable100k measures the peak Go heap of reading a 100,000-row flows table
+// (4000 flows/min, last 40 minutes, row cap 100,000) against the size of the frame it returns
+// (its Arrow encoding, what goes to Grafana). The simulator runs in the same process: its
+// caches are warmed by a first identical query and collected before measuring, but the pages
+// it encodes while answering count in the peak too, so the figure is an upper bound for the
+// plugin alone.
+//
+//	go test -run '^$' -bench BenchmarkFlowsTable100k -benchtime 1x ./pkg/plugin
+func BenchmarkFlowsTable100k(b *testing.B) {
+	e, _ := scaleEnv(b, simulator.Config{FlowsPerMinute: 4000, History: 2 * time.Hour})
+	ds := e.datasource(b, map[string]any{"rowCap": 100_000, "timeout": 600})
+	tr := backend.TimeRange{From: testNow.Add(-40 * time.Minute), To: testNow}
+	q := backend.DataQuery{RefID: "A", QueryType: "flows", TimeRange: tr, Interval: time.Minute, MaxDataPoints: 1000,
+		JSON: json.RawMessage(`{"queryType":"flows","format":"table","limit":100000}`)}
+	read := func() *data.Frame {
+		resp, err := ds.QueryData(context.Background(), &backend.QueryDataRequest{Queries: []backend.DataQuery{q}})
+		if err != nil || resp.Responses["A"].Error != nil {
+			b.Fatalf("%v %v", err, resp.Responses["A"].Error)
+		}
+		return resp.Responses["A"].Frames[0]
+	}
+	read() // warms the simulator's window cache
+	for range b.N {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		base := m.HeapAlloc
+		peak := startPeak()
+		start := time.Now()
+		f := read()
+		d := time.Since(start)
+		p := peak()
+		arrow, err := f.MarshalArrow()
+		if err != nil {
+			b.Fatal(err)
+		}
+		used := p - min(p, base)
+		fmt.Printf("flows table: %d rows in %v; frame %.1f MB (Arrow); peak heap %.1f MB above the %.1f MB before the query: %.1f× the frame\n",
+			f.Rows(), d.Round(time.Millisecond), float64(len(arrow))/1e6, float64(used)/1e6, float64(base)/1e6, float64(used)/float64(len(arrow)))
+		runtime.KeepAlive(f)
+	}
 }
