@@ -352,8 +352,11 @@ func seriesFromPlan(sp *lookback.SeriesPlan, spec SeriesSpec) SeriesResult {
 			}
 			res.Approximate += "."
 		}
-		if spec.Other && len(keys) > keep {
+		if spec.Other {
+			// Everything but the kept series: the keys below the top N and, with cut lists,
+			// the traffic of keys no list showed (which would otherwise vanish from the graph).
 			s := Series{Labels: otherLabels(&spec), Display: OtherLabel, Values: make([]float64, n)}
+			rest := false
 			for b, iv := range sp.Intervals {
 				if iv == nil {
 					continue
@@ -362,8 +365,11 @@ func seriesFromPlan(sp *lookback.SeriesPlan, spec SeriesSpec) SeriesResult {
 				for _, k := range kept {
 					s.Values[b] -= value(iv.Lo[k])
 				}
+				rest = rest || s.Values[b] != 0
 			}
-			res.Series = append(res.Series, s)
+			if rest || len(keys) > keep {
+				res.Series = append(res.Series, s)
+			}
 		}
 		if len(res.Series) == 0 {
 			res.Series = []Series{{Labels: otherLabels(&spec), Display: OtherLabel, Values: make([]float64, n)}}
