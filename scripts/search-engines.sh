@@ -43,7 +43,7 @@ HEAP=${SEARCH_ENGINES_HEAP:-384m}
 # A fresh password per run (it protects nothing but a throw-away cluster on loopback).
 ES_PASSWORD="pw-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
 
-say() { printf 'search-engines: %s\n' "$*" >&2; }
+say() { printf 'search-engines: [%ds] %s\n' "$SECONDS" "$*" >&2; }
 
 loud() {
   printf '\n%s\n' '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!' >&2
@@ -130,6 +130,26 @@ stop_all() {
   [ -n "$WORK_DIR" ] && rm -rf "$WORK_DIR"
 }
 
+# es_config <name> <distribution> writes an Elasticsearch's own config folder, with security on
+# and users in the file realm, so that the tests use basic auth and API keys against the real
+# thing and see its real 401: a superuser, and a user that may only read the Calico indices, as
+# a production data source's user would (it may not read GET /, which needs the monitor cluster
+# privilege). (The OpenSearch integ-test zip has no security plugin.) Each user is one run of a
+# JVM tool, slow on a loaded machine: both Elasticsearch versions do this at the same time.
+es_config() {
+  local dir="$WORK_DIR/$1" dist=$2
+  mkdir -p "$dir"
+  cp -r "$dist/config" "$dir/config"
+  printf '\n%s:\n  indices:\n    - names: [%s]\n      privileges: [read]\n' \
+    "$ES_READER_ROLE" "'tigera_secure_ee_flows.*'" >>"$dir/config/roles.yml"
+  chown -R "$RUN_AS:$RUN_AS" "$dir"
+  local tool=(setpriv --reuid="$RUN_AS" --regid="$RUN_AS" --clear-groups
+    env -i PATH=/usr/bin:/bin HOME="$dir" "ES_JAVA_HOME=$(java_home)" "ES_PATH_CONF=$dir/config"
+    "$dist/bin/elasticsearch-users" useradd)
+  "${tool[@]}" "$ES_USER" -p "$ES_PASSWORD" -r superuser >&2
+  "${tool[@]}" "$ES_READER" -p "$ES_PASSWORD" -r "$ES_READER_ROLE" >&2
+}
+
 # start <name> <engine: elasticsearch|opensearch> <distribution> <http port> <transport port>
 # (name: the run's folder and how messages call it).
 start() {
@@ -148,22 +168,7 @@ start() {
   )
   local conf_env=()
   if [ "$engine" = elasticsearch ]; then
-    # Security on, with users in the file realm, so that the tests use basic auth and API
-    # keys against the real thing and see its real 401: a superuser, and a user that may
-    # only read the Calico indices, as a production data source's user would (it may not
-    # read GET /, which needs the monitor cluster privilege). (The OpenSearch integ-test zip
-    # has no security plugin.)
-    cp -r "$dist/config" "$dir/config"
-    printf '\n%s:\n  indices:\n    - names: [%s]\n      privileges: [read]\n' \
-      "$ES_READER_ROLE" "'tigera_secure_ee_flows.*'" >>"$dir/config/roles.yml"
-    chown -R "$RUN_AS:$RUN_AS" "$dir/config"
-    conf_env=("ES_PATH_CONF=$dir/config")
-    setpriv --reuid="$RUN_AS" --regid="$RUN_AS" --clear-groups \
-      env -i PATH=/usr/bin:/bin HOME="$dir" "ES_JAVA_HOME=$(java_home)" "${conf_env[@]}" \
-      "$dist/bin/elasticsearch-users" useradd "$ES_USER" -p "$ES_PASSWORD" -r superuser >&2
-    setpriv --reuid="$RUN_AS" --regid="$RUN_AS" --clear-groups \
-      env -i PATH=/usr/bin:/bin HOME="$dir" "ES_JAVA_HOME=$(java_home)" "${conf_env[@]}" \
-      "$dist/bin/elasticsearch-users" useradd "$ES_READER" -p "$ES_PASSWORD" -r "$ES_READER_ROLE" >&2
+    conf_env=("ES_PATH_CONF=$dir/config") # written by es_config
     settings+=(-E "xpack.security.enabled=true" -E "xpack.security.authc.api_key.enabled=true")
   fi
   # In the foreground (no -d) so that its pid is known at once and the EXIT trap can stop it
@@ -227,9 +232,16 @@ run() {
   os_http=$(free_port "$es_http" "$es_tr" "$es8_http" "$es8_tr")
   os_tr=$(free_port "$es_http" "$es_tr" "$es8_http" "$es8_tr" "$os_http")
   # All three start at once and are waited for afterwards: starting takes most of the time.
+  start opensearch opensearch "$os_dist" "$os_http" "$os_tr"
+  local config7 config8
+  es_config elasticsearch-7 "$es_dist" &
+  config7=$!
+  es_config elasticsearch-8 "$es8_dist" &
+  config8=$!
+  wait "$config7"
+  wait "$config8"
   start elasticsearch-7 elasticsearch "$es_dist" "$es_http" "$es_tr"
   start elasticsearch-8 elasticsearch "$es8_dist" "$es8_http" "$es8_tr"
-  start opensearch opensearch "$os_dist" "$os_http" "$os_tr"
   wait_healthy elasticsearch-7 "http://127.0.0.1:$es_http" -u "$ES_USER:$ES_PASSWORD"
   wait_healthy elasticsearch-8 "http://127.0.0.1:$es8_http" -u "$ES_USER:$ES_PASSWORD"
   wait_healthy opensearch "http://127.0.0.1:$os_http"

@@ -44,6 +44,17 @@ func TestHealth(t *testing.T) {
 			t.Errorf("%s: pattern matching nothing: %v %q", e, h.OK, h.Message)
 		}
 
+		if e.Reader.Kind != "" {
+			// A user who may read the indices but not GET /: the check still passes.
+			s = base
+			s.Auth = e.Reader
+			h = health(t, s)
+			want := e.Name + " (version not shown: GET / needs the monitor cluster privilege): index pattern \"" + pattern + "\" matches " + strconv.Itoa(len(f.docs)) + " documents"
+			if !h.OK || !strings.HasPrefix(h.Message, want) {
+				t.Errorf("%s: read-only user: health %v %q, want OK and %q", e, h.OK, h.Message, want)
+			}
+		}
+
 		if e.Auth.Kind == elastic.AuthBasic {
 			s = base
 			s.Auth.Password = "wrong-s3cr3t"

@@ -174,11 +174,20 @@ func downstream(err error) error {
 // CheckHealth implements engine.Source: which engine and version answer, and whether the
 // index pattern matches any index and how many documents those hold.
 func (s *Source) CheckHealth(ctx context.Context) engine.HealthResult {
-	info, err := s.client.Info(ctx)
+	// Product, not Info: a user who may only read the indices (all queries need) may not read
+	// GET /, which needs the monitor cluster privilege; the check then goes on without the
+	// version.
+	info, err := s.client.Product(ctx)
 	if err != nil {
 		return engine.HealthResult{Message: err.Error()}
 	}
 	who := info.Engine + " " + info.Version
+	switch {
+	case info.Engine == "":
+		who = "Elasticsearch or OpenSearch (engine and version not shown: GET / needs the monitor cluster privilege)"
+	case info.Version == "":
+		who = info.Engine + " (version not shown: GET / needs the monitor cluster privilege)"
+	}
 	m, err := s.client.MatchIndex(ctx, s.settings.IndexPattern)
 	if err != nil {
 		return engine.HealthResult{Message: who + ": " + err.Error()}

@@ -107,7 +107,11 @@ func (c *Client) Info(ctx context.Context) (Info, error) {
 		var ee *Error
 		if errors.As(err, &ee) && (ee.Status == http.StatusNotFound || ee.Status == http.StatusMethodNotAllowed) &&
 			resp != nil && resp.Header.Get(productHeader) == Elasticsearch {
-			return c.nodesInfo(ctx)
+			info, err := c.nodesInfo(ctx)
+			if errors.As(err, &ee) {
+				ee.Product = Elasticsearch // the root's answer said so, whatever this one says
+			}
+			return info, err
 		}
 		return Info{}, err
 	}
