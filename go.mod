@@ -16,6 +16,7 @@ require (
 	github.com/invopop/jsonschema v0.13.0
 	github.com/magefile/mage v1.17.2
 	github.com/moby/buildkit v0.34.2
+	golang.org/x/sync v0.24.0
 	google.golang.org/grpc v1.84.0
 	gopkg.in/yaml.v3 v3.0.1
 	k8s.io/kube-openapi v0.0.0-20260821135717-be32def86098

@@ -2,10 +2,10 @@
 # Installs what the tests need and runs every test: Go vet and tests (with the race detector,
 # against the Flows API simulator over loopback HTTP, and against a real Elasticsearch 7.17 and
 # OpenSearch 2.19 for the Calico source; Java 17 and Maven are installed with apt-get if
-# missing), TypeScript typecheck, lint, jest, the production frontend build and the backend
-# build. Needs Go (see go.mod) and some npm or curl: the project's own Node.js 24 and npm are
-# installed into .tools/ from the npm registry (scripts/node-toolchain.sh), whatever Node the
-# machine has.
+# missing), TypeScript typecheck, lint, jest, the production frontend build, the editors in
+# Chromium (Debian's chromium, installed with apt-get if missing) and the backend build. Needs
+# Go (see go.mod) and some npm or curl: the project's own Node.js 24 and npm are installed into
+# .tools/ from the npm registry (scripts/node-toolchain.sh), whatever Node the machine has.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,6 +35,10 @@ if [ -n "$unformatted" ]; then
 fi
 go vet ./pkg/... ./cmd/...
 
+step "gosec, the security scan of Grafana's plugin validator: every high-severity rule, G115 integer conversions among them (version pinned in tools/gosec.mod)"
+# tools/gosec.mod keeps gosec's own dependencies out of the plugin's go.mod.
+go tool -modfile=tools/gosec.mod gosec -quiet -severity high ./pkg/... ./cmd/...
+
 step "Go tests (go test -race), with Elasticsearch and OpenSearch for the Calico source"
 # search-engines.sh starts both engines (as an unprivileged user), exports their URLs to the
 # tests and stops them afterwards; see the script for what happens without Java.
@@ -54,6 +58,9 @@ npm run test:ci
 
 step "Frontend production build"
 npm run build
+
+step "Editors in Chromium: the editor playground spec (scripts/editor-playground.sh; writes src/img/screenshot-*.png)"
+bash ./scripts/editor-playground.sh
 
 step "Backend build for every platform (mage buildAll) and the query model's JSON schema (mage schema)"
 # linux amd64/arm64/arm, darwin amd64/arm64, windows amd64: what Grafana runs plugins on

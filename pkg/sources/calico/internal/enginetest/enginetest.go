@@ -33,9 +33,9 @@ func (e Engine) String() string { return e.Name + " " + e.Version }
 const (
 	EnvElasticsearchURL      = "CALICO_TEST_ELASTICSEARCH_URL"
 	EnvElasticsearch8URL     = "CALICO_TEST_ELASTICSEARCH8_URL"
-	EnvElasticsearchUser     = "CALICO_TEST_ELASTICSEARCH_USER" // of both Elasticsearch versions
-	EnvElasticsearchPassword = "CALICO_TEST_ELASTICSEARCH_PASSWORD"
-	EnvElasticsearchReader   = "CALICO_TEST_ELASTICSEARCH_READER" // read-only user, same password
+	EnvElasticsearchUser     = "CALICO_TEST_ELASTICSEARCH_USER"     // of both Elasticsearch versions
+	EnvElasticsearchPassword = "CALICO_TEST_ELASTICSEARCH_PASSWORD" // #nosec G101 -- the name of a variable, not a credential
+	EnvElasticsearchReader   = "CALICO_TEST_ELASTICSEARCH_READER"   // read-only user, same password
 	EnvOpenSearchURL         = "CALICO_TEST_OPENSEARCH_URL"
 )
 
