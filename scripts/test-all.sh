@@ -35,6 +35,10 @@ if [ -n "$unformatted" ]; then
 fi
 go vet ./pkg/... ./cmd/...
 
+step "gosec, the security scan of Grafana's plugin validator: every high-severity rule, G115 integer conversions among them (version pinned in tools/gosec.mod)"
+# tools/gosec.mod keeps gosec's own dependencies out of the plugin's go.mod.
+go tool -modfile=tools/gosec.mod gosec -quiet -severity high ./pkg/... ./cmd/...
+
 step "Go tests (go test -race), with Elasticsearch and OpenSearch for the Calico source"
 # search-engines.sh starts both engines (as an unprivileged user), exports their URLs to the
 # tests and stops them afterwards; see the script for what happens without Java.

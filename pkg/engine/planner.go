@@ -3,7 +3,9 @@ package engine
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -115,7 +117,14 @@ func (e *Engine) plannedTotals(ctx context.Context, from, to time.Time, f Filter
 	}
 	tot, err := e.planner.RangeTotals(ctx, from, to, dim, by, max(limit, 1), e.talkerLimit())
 	if err != nil {
-		return nil, err
+		return nil, e.planError(err)
+	}
+	for _, iv := range tot.Plan.Intervals {
+		if iv == nil {
+			// Ranking what could be read as if it were the whole range would be wrong.
+			return nil, Downstream(http.StatusNotFound, fmt.Errorf("%s – %s cannot be totalled: %s; choose a range inside what the %s server holds",
+				from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339), tot.Plan.Reason, e.src.Name()))
+		}
 	}
 	agg := &Aggregation{Executed: planExecuted(tot.Plan, count)}
 	if dim == "" {
@@ -154,6 +163,15 @@ func (e *Engine) plannedTotals(ctx context.Context, from, to time.Time, f Filter
 	return agg, nil
 }
 
+// planError says what a plan's failure means for the user. New windows indexed during every
+// attempt are the server's doing (it kept moving), and retrying later usually succeeds.
+func (e *Engine) planError(err error) error {
+	if errors.Is(err, lookback.ErrMoving) {
+		return Downstream(http.StatusServiceUnavailable, fmt.Errorf("the %s server indexed new windows while the look-backs of this query were read, in each of 3 attempts, so their differences would not be exact; retry the query (%w)", e.src.Name(), err))
+	}
+	return err
+}
+
 func planExecuted(sp *lookback.SeriesPlan, count int) string {
 	s := fmt.Sprintf("plan: %d requests", sp.Requests)
 	if count >= 0 {
@@ -171,30 +189,45 @@ func planExecuted(sp *lookback.SeriesPlan, count int) string {
 // boundaries, when the range holds more records than the row cap. It returns nil when the
 // records should be read instead.
 func (e *Engine) plannedSeries(ctx context.Context, spec SeriesSpec, f Filters) (*SeriesAnswer, error) {
-	talkers := spec.GroupBy == GroupSrc || spec.GroupBy == GroupDst || spec.GroupBy == GroupPair
-	if e.planner == nil || !f.IsEmpty() || (spec.GroupBy != GroupNone && spec.GroupBy != GroupProtocol && !talkers) {
-		return nil, nil
-	}
-	if talkers && !slices.Contains(e.caps.TalkerDims, spec.GroupBy) {
+	if !e.plannerApplies(spec.GroupBy, f) {
 		return nil, nil
 	}
 	fits, count := e.countFits(ctx, spec.From, spec.To)
 	if fits {
 		return nil, nil
 	}
+	sq, ok := e.plannerSeriesQuery(spec)
+	if !ok {
+		return nil, nil
+	}
+	asked := spec.Width
+	sp, err := e.planner.Series(ctx, sq)
+	if err != nil {
+		return nil, e.planError(err)
+	}
+	spec.Width = sq.Width
+	res := seriesFromPlan(sp, spec)
+	if res.Width != asked {
+		res.WidenedFrom = asked
+	}
+	return &SeriesAnswer{Result: res, Executed: planExecuted(sp, count)}, nil
+}
+
+// plannerSeriesQuery is the look-back query for a series: the width widened for the point cap
+// as on the records path (series estimated as top N + 1), and the wider widths the planner may
+// fall back to for its request budget. It says false when even day-wide buckets exceed the
+// point cap (a range of decades): the records path widens without limit and says so.
+func (e *Engine) plannerSeriesQuery(spec SeriesSpec) (lookback.SeriesQuery, bool) {
 	var widths []time.Duration
 	for _, w := range widerWidths(spec.Width) {
 		if w <= 24*time.Hour {
 			widths = append(widths, w)
 		}
 	}
-	// Points: keep series × buckets under the cap as the records path does. The number of
-	// series is not known before reading; top N (+ Other) bounds it.
 	series := 1
 	if spec.GroupBy != GroupNone {
 		series = spec.TopN + 1
 	}
-	asked := spec.Width
 	// Bucket counts in int64 milliseconds: time.Duration saturates at ~292 years, which would
 	// hide an absurd range from this check and hand the planner billions of boundaries.
 	rangeMs := spec.To.UnixMilli() - spec.From.UnixMilli()
@@ -203,23 +236,28 @@ func (e *Engine) plannedSeries(ctx context.Context, spec SeriesSpec, f Filters) 
 		spec.Width, widths = widths[0], widths[1:]
 	}
 	if spec.MaxPoints > 0 && int64(series)*buckets(spec.Width) > int64(spec.MaxPoints) {
-		// Even day-wide buckets exceed the point cap (a range of decades): the records path
-		// widens without limit and says so.
-		return nil, nil
+		return lookback.SeriesQuery{}, false
 	}
 	by := spec.Metric
 	if by != MetricPackets {
 		by = MetricBytes
 	}
-	sp, err := e.planner.Series(ctx, lookback.SeriesQuery{From: spec.From, To: spec.To, Width: spec.Width, GroupBy: spec.GroupBy, Widths: widths, By: by, Limit: e.talkerLimit()})
-	if err != nil {
-		return nil, err
+	return lookback.SeriesQuery{From: spec.From, To: spec.To, Width: spec.Width, GroupBy: spec.GroupBy, Widths: widths, By: by, Limit: e.talkerLimit()}, true
+}
+
+// plannerApplies reports whether a series query may be answered by look-back differences
+// (when its range holds more records than the row cap).
+func (e *Engine) plannerApplies(groupBy string, f Filters) bool {
+	if e.planner == nil || !f.IsEmpty() {
+		return false
 	}
-	res := seriesFromPlan(sp, spec)
-	if res.Width != asked {
-		res.WidenedFrom = asked
+	switch groupBy {
+	case GroupNone, GroupProtocol:
+		return true
+	case GroupSrc, GroupDst, GroupPair:
+		return slices.Contains(e.caps.TalkerDims, groupBy)
 	}
-	return &SeriesAnswer{Result: res, Executed: planExecuted(sp, count)}, nil
+	return false
 }
 
 // seriesFromPlan lays a plan's intervals out as series: ranked over the whole range, top N plus
@@ -314,8 +352,11 @@ func seriesFromPlan(sp *lookback.SeriesPlan, spec SeriesSpec) SeriesResult {
 			}
 			res.Approximate += "."
 		}
-		if spec.Other && len(keys) > keep {
+		if spec.Other {
+			// Everything but the kept series: the keys below the top N and, with cut lists,
+			// the traffic of keys no list showed (which would otherwise vanish from the graph).
 			s := Series{Labels: otherLabels(&spec), Display: OtherLabel, Values: make([]float64, n)}
+			rest := false
 			for b, iv := range sp.Intervals {
 				if iv == nil {
 					continue
@@ -324,8 +365,11 @@ func seriesFromPlan(sp *lookback.SeriesPlan, spec SeriesSpec) SeriesResult {
 				for _, k := range kept {
 					s.Values[b] -= value(iv.Lo[k])
 				}
+				rest = rest || s.Values[b] != 0
 			}
-			res.Series = append(res.Series, s)
+			if rest || len(keys) > keep {
+				res.Series = append(res.Series, s)
+			}
 		}
 		if len(res.Series) == 0 {
 			res.Series = []Series{{Labels: otherLabels(&spec), Display: OtherLabel, Values: make([]float64, n)}}

@@ -2,7 +2,10 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 	"time"
+
+	"github.com/flowlens/flows-datasource/pkg/engine/lookback"
 )
 
 // Preview is what the editor shows before a query runs: the requests it will make first, and
@@ -23,6 +26,10 @@ type PreviewQuery struct {
 	Limit         int
 	Dim, By       string
 	Variable      string
+	// GroupBy, TopN and Metric shape a traffic-over-time query (format timeseries).
+	GroupBy string
+	TopN    int
+	Metric  string
 }
 
 // Preview says which requests a query will make for a range, by the same rules the engine
@@ -59,6 +66,14 @@ func (e *Engine) Preview(q PreviewQuery) (*Preview, error) {
 			p.Notes = append(p.Notes, fmt.Sprintf("Aggregated by the %s server.", e.src.Name()))
 			return
 		}
+		if (q.QueryType == QueryTypeTopTalkers || q.QueryType == QueryTypeProtocols) && hasLookback && e.plannerApplies(GroupNone, q.Filters) {
+			dim := q.Dim
+			if q.QueryType == QueryTypeProtocols {
+				dim = "protocol"
+			}
+			_, n := e.planner.Estimate(lookback.SeriesQuery{From: q.From, To: q.To, Width: time.Minute, GroupBy: dim, By: q.By, Limit: e.talkerLimit(), Single: true})
+			p.Notes = append(p.Notes, e.lookbackNote(q.From, q.To, "two look-backs at the range's edges (their difference is the range)", n))
+		}
 		reads(SortTime, OrderDesc, e.rowCap)
 		p.Notes = append(p.Notes, e.ComputedNotice(q.From, q.To, reason))
 	}
@@ -81,6 +96,17 @@ func (e *Engine) Preview(q PreviewQuery) (*Preview, error) {
 		if _, server := e.src.(SeriesAggregator); server {
 			p.Notes = append(p.Notes, fmt.Sprintf("Aggregated by the %s server.", e.src.Name()))
 		} else {
+			if slices.Contains(e.caps.GroupBys, q.GroupBy) && e.plannerApplies(q.GroupBy, q.Filters) {
+				spec := SeriesSpec{From: q.From, To: q.To, Width: BucketWidth(q.Interval, e.caps.WindowSize), GroupBy: q.GroupBy, TopN: q.TopN, Metric: q.Metric, MaxPoints: MaxSeriesPoints}
+				if sq, ok := e.plannerSeriesQuery(spec); ok {
+					w, n := e.planner.Estimate(sq)
+					per := "/protocols"
+					if q.GroupBy == GroupSrc || q.GroupBy == GroupDst || q.GroupBy == GroupPair {
+						per = "/protocols and /top-talkers"
+					}
+					p.Notes = append(p.Notes, e.lookbackNote(q.From, q.To, fmt.Sprintf("%s at each boundary of its %s buckets", per, FormatWidth(w)), n))
+				}
+			}
 			reads(SortTime, OrderDesc, e.rowCap)
 		}
 		p.Notes = append(p.Notes, fmt.Sprintf("Buckets of %s (wider if the answer would exceed %d points).",
@@ -111,4 +137,36 @@ func (e *Engine) Preview(q PreviewQuery) (*Preview, error) {
 		reads(SortBytes, OrderDesc, min(variableScanRows, e.rowCap))
 	}
 	return p, nil
+}
+
+// lookbackNote says when a query is answered from look-back aggregates instead of its records,
+// how, and about how many requests that takes. Whether the range holds more records than the
+// row cap is known only once counted (one cheap request the query makes first); a count made
+// in the last minutes for a range of the same length is reused, as the query reuses it.
+func (e *Engine) lookbackNote(from, to time.Time, how string, requests int) string {
+	e.countMu.Lock()
+	known, seen := e.counts[to.Sub(from)]
+	e.countMu.Unlock()
+	seen = seen && time.Since(known.at) < 10*time.Minute
+	if !seen || known.n < 2*e.rowCap {
+		requests++ // the count (see countFits)
+	}
+	plan := fmt.Sprintf("from look-back aggregates, exact at any volume: %s, about %s in all", how, plural(requests, "request"))
+	if requests == 0 {
+		plan = "from look-back aggregates read earlier: every bucket is closed and kept, about 0 requests in all"
+	}
+	switch {
+	case seen && known.n > e.rowCap:
+		return fmt.Sprintf("Look-back plan: a range this long held %d records when last counted, more than the row cap (%d), so the answer comes %s. The records are not read.", known.n, e.rowCap, plan)
+	case seen:
+		return fmt.Sprintf("A range this long held %d records when last counted, within the row cap (%d): its records are read. With more, the answer would come %s.", known.n, e.rowCap, plan)
+	}
+	return fmt.Sprintf("Look-back plan: the query first counts the range's records (one request); when they are more than the row cap (%d), the answer comes %s, instead of the reads below.", e.rowCap, plan)
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }

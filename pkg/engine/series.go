@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
+
+	"github.com/flowlens/flows-datasource/pkg/internal/intconv"
 )
 
 // MaxSeriesPoints caps series × buckets in one query's answer. Above it, buckets are widened
@@ -245,7 +247,13 @@ func BuildSeries(recs []Record, spec SeriesSpec) SeriesResult {
 		k := keyOf(r, spec.GroupBy)
 		g, ok := index[k]
 		if !ok {
-			g = int32(len(groups))
+			if g, ok = intconv.Int32(len(groups)); !ok {
+				// Groups are counted in int32 to halve recGroup; 2^31 groups would take 2^31
+				// records, far past any row cap, but if it happens they are counted, not wrapped.
+				out.Dropped++
+				recGroup[i] = -1
+				continue
+			}
 			index[k] = g
 			groups = append(groups, group{key: k})
 		}

@@ -18,6 +18,9 @@ func (d *Datasource) topTalkersHandler(ctx context.Context, r request) (data.Fra
 	if err != nil {
 		return nil, err
 	}
+	if agg.Approximate != "" && r.fromAlert {
+		return nil, &engine.QueryError{Field: "timeRange", Msg: agg.Approximate + " An alert rule needs exact values: use a range that ends now, or add a filter"}
+	}
 	// Alert rules need numbers per talker, so they get the numeric frame whatever the format.
 	if q.Format == "nodegraph" && !r.fromAlert {
 		frames := engine.NodeGraphFrames(agg.Talkers, q.By, agg.Executed)
@@ -41,6 +44,9 @@ func (d *Datasource) protocolsHandler(ctx context.Context, r request) (data.Fram
 	agg, err := d.engine.Protocols(ctx, engine.ProtocolsQuery{From: r.timeRange.From, To: r.timeRange.To, Now: r.now, Filters: filters(q.Filters)})
 	if err != nil {
 		return nil, err
+	}
+	if agg.Approximate != "" && r.fromAlert {
+		return nil, &engine.QueryError{Field: "timeRange", Msg: agg.Approximate + " An alert rule needs exact values: use a range that ends now"}
 	}
 	frame := engine.ProtocolsFrame(agg.Protocols, q.By, r.fromAlert, agg.Executed)
 	d.engine.DropMissingMetrics(frame)

@@ -46,7 +46,7 @@ func provPath(parts ...string) string {
 	return filepath.Join(append([]string{provRoot}, parts...)...)
 }
 
-func provRead(t *testing.T, parts ...string) []byte {
+func provRead(t testing.TB, parts ...string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(provPath(parts...))
 	if err != nil {
@@ -55,7 +55,7 @@ func provRead(t *testing.T, parts ...string) []byte {
 	return b
 }
 
-func provYAML(t *testing.T, v any, parts ...string) {
+func provYAML(t testing.TB, v any, parts ...string) {
 	t.Helper()
 	if err := yaml.Unmarshal(provRead(t, parts...), v); err != nil {
 		t.Fatalf("%s: %v", filepath.Join(parts...), err)
@@ -63,7 +63,7 @@ func provYAML(t *testing.T, v any, parts ...string) {
 }
 
 // provFiles lists the YAML (or JSON) files of a provisioning directory, as Grafana reads them.
-func provFiles(t *testing.T, dir string, exts ...string) []string {
+func provFiles(t testing.TB, dir string, exts ...string) []string {
 	t.Helper()
 	entries, err := os.ReadDir(provPath(dir))
 	if err != nil {
@@ -91,7 +91,7 @@ type provPluginJSON struct {
 	} `json:"dependencies"`
 }
 
-func provPlugin(t *testing.T) provPluginJSON {
+func provPlugin(t testing.TB) provPluginJSON {
 	t.Helper()
 	var p provPluginJSON
 	if err := json.Unmarshal(provRead(t, "src", "plugin.json"), &p); err != nil {
@@ -116,7 +116,7 @@ type provDatasource struct {
 // provFlowsDatasource returns the one provisioned data source of this plugin that reads the
 // Flows API (jsonData.source empty or flowsapi). Data sources of other sources (AWS) are
 // checked by their source's package against that system's emulator.
-func provFlowsDatasource(t *testing.T) provDatasource {
+func provFlowsDatasource(t testing.TB) provDatasource {
 	t.Helper()
 	id := provPlugin(t).ID
 	var found []provDatasource
@@ -158,7 +158,7 @@ type provService struct {
 	DependsOn   any    `yaml:"depends_on"`
 }
 
-func provLoadCompose(t *testing.T) provCompose {
+func provLoadCompose(t testing.TB) provCompose {
 	t.Helper()
 	var c provCompose
 	provYAML(t, &c, "docker-compose.yml")
@@ -243,7 +243,7 @@ func (s provService) build() (provBuild, bool) {
 type provMount struct{ source, target string }
 
 // mounts are the service's volumes; a source starting with . or / is a bind mount.
-func (s provService) mounts(t *testing.T) []provMount {
+func (s provService) mounts(t testing.TB) []provMount {
 	t.Helper()
 	var out []provMount
 	for _, v := range s.Volumes {
@@ -270,7 +270,7 @@ func (m provMount) isBind() bool {
 
 // containerToRepo maps a path inside a service's container to the repository through its bind
 // mounts ("" if no mount covers it).
-func (s provService) containerToRepo(t *testing.T, p string) string {
+func (s provService) containerToRepo(t testing.TB, p string) string {
 	t.Helper()
 	for _, m := range s.mounts(t) {
 		if !m.isBind() {
@@ -285,7 +285,7 @@ func (s provService) containerToRepo(t *testing.T, p string) string {
 
 // provServices finds the Grafana service (it mounts the provisioning directory) and the
 // simulator service (its command has -listen).
-func provServices(t *testing.T, c provCompose) (grafanaName string, grafana provService, simName string, sim provService) {
+func provServices(t testing.TB, c provCompose) (grafanaName string, grafana provService, simName string, sim provService) {
 	t.Helper()
 	for _, name := range slices.Sorted(maps.Keys(c.Services)) {
 		s := c.Services[name]
@@ -309,7 +309,7 @@ func provServices(t *testing.T, c provCompose) (grafanaName string, grafana prov
 
 // provSimulatorConfig is the simulator as docker-compose.yml runs it (seed, volume), so that
 // the dashboards' defaults are checked against the data the demo shows.
-func provSimulatorConfig(t *testing.T) simulator.Config {
+func provSimulatorConfig(t testing.TB) simulator.Config {
 	t.Helper()
 	_, _, _, sim := provServices(t, provLoadCompose(t))
 	cfg := simulator.Config{Seed: simulator.DefaultSeed}
@@ -430,7 +430,7 @@ func (d provDashboard) variable(name string) (provVariable, bool) {
 
 // provDashboards loads every dashboard of every file provider, through the provider's path as
 // Grafana sees it in the container (mapped back to the repository via docker-compose.yml).
-func provDashboards(t *testing.T) map[string]provDashboard {
+func provDashboards(t testing.TB) map[string]provDashboard {
 	t.Helper()
 	_, grafana, _, _ := provServices(t, provLoadCompose(t))
 	out := map[string]provDashboard{}
@@ -656,7 +656,7 @@ func provAlerting(t *testing.T) []provAlertingFile {
 
 // provQueryJSON turns a target (interpolated) into the JSON the backend receives, checks that
 // the backend's parser accepts it and returns it with its parsed form.
-func provParse(t *testing.T, where string, target map[string]any) (string, models.Query) {
+func provParse(t testing.TB, where string, target map[string]any) (string, models.Query) {
 	t.Helper()
 	body := maps.Clone(target)
 	delete(body, "datasource")

@@ -157,5 +157,6 @@ func (d *Datasource) plan(q models.Query, tr backend.TimeRange, interval time.Du
 	return d.engine.Preview(engine.PreviewQuery{
 		QueryType: q.QueryType, Format: q.Format, From: tr.From, To: tr.To, Now: now, Interval: interval,
 		Filters: filters(q.Filters), Sort: q.Sort, Order: q.Order, Limit: q.Limit, Dim: q.Dim, By: q.By, Variable: q.Variable,
+		GroupBy: q.GroupBy, TopN: q.TopN, Metric: q.Metric,
 	})
 }

@@ -356,7 +356,7 @@ type ranked struct {
 	metric int64
 	id     uint64
 	minute int64
-	index  int32
+	index  int // in its window
 }
 
 // pageByMetric selects the page of records sorted by bytes or packets (ties by id ascending)
@@ -370,10 +370,10 @@ func (s *Server) pageByMetric(lo, hi int64, f *filter, sortBy int, desc bool, of
 	}
 	best = best[offset:]
 	// Build the page's Flows: one more pass over each window that holds some of them.
-	wanted := map[int64]map[int32]int{} // minute → index → place in the page
+	wanted := map[int64]map[int]int{} // minute → index → place in the page
 	for i, r := range best {
 		if wanted[r.minute] == nil {
-			wanted[r.minute] = map[int32]int{}
+			wanted[r.minute] = map[int]int{}
 		}
 		wanted[r.minute][r.index] = i
 	}
@@ -381,7 +381,7 @@ func (s *Server) pageByMetric(lo, hi int64, f *filter, sortBy int, desc bool, of
 	var rec record
 	for m, places := range wanted {
 		s.gen.each(m, func(i int, c *core) {
-			if at, ok := places[int32(i)]; ok {
+			if at, ok := places[i]; ok {
 				s.gen.full(m, i, c, &rec)
 				flows[at] = rec.Flow
 			}
@@ -440,7 +440,7 @@ func (s *Server) rankedRange(lo, hi int64, f *filter, sortBy int, desc bool, kee
 				return
 			}
 			total++
-			r := ranked{metric: c.bytes, minute: m, index: int32(i)}
+			r := ranked{metric: c.bytes, minute: m, index: i}
 			if sortBy == sortPackets {
 				r.metric = c.packets
 			}

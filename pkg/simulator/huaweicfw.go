@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/flowlens/flows-datasource/pkg/internal/intconv"
 )
 
 // Huawei Cloud Firewall defaults (Config.HuaweiCFW zero fields).
@@ -118,7 +120,7 @@ func cfwRegionOf(h int) (cfwRegion, bool) {
 	if hosts[h].exporter >= 0 {
 		return cfwRegion{}, false // internal addresses have no geo location
 	}
-	return cfwRegions[mix64(uint64(h)*0x51f15e)%uint64(len(cfwRegions))], true
+	return cfwRegions[mix64(intconv.Bits(int64(h))*0x51f15e)%uint64(len(cfwRegions))], true
 }
 
 // toCFW maps a record to the CFW flow log of the same traffic.

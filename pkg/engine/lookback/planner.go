@@ -300,6 +300,56 @@ func (p *Planner) Series(ctx context.Context, q SeriesQuery) (*SeriesPlan, error
 	return out, nil
 }
 
+// Estimate says, without asking the source, the width a series query would be read at and
+// about how many requests its plan would make at the source's now (our clock when the offset
+// is unknown): the clock sample and the oldest window when they are not fresh, one look-back
+// per uncached boundary (two with a talker list), and the repeat. It widens for the budget as
+// Series does; a plan that fits no width reads only its newest buckets, so the estimate is
+// then the budget.
+func (p *Planner) Estimate(q SeriesQuery) (width time.Duration, requests int) {
+	p.mu.Lock()
+	fresh := !p.clockAt.IsZero() && p.cfg.Now().Sub(p.clockAt) < p.cfg.ClockTTL
+	off := p.offset
+	oldFresh := !p.oldestAt.IsZero() && p.cfg.Now().Sub(p.oldestAt) < p.cfg.ClockTTL
+	p.mu.Unlock()
+	fixed := 0
+	if !fresh {
+		fixed++
+	}
+	if !oldFresh {
+		fixed++
+	}
+	sn := p.cfg.Now().Add(off).UnixMilli()
+	ask, perEnd := Ask{}, 1
+	if q.GroupBy == "src" || q.GroupBy == "dst" || q.GroupBy == "pair" {
+		ask, perEnd = Ask{Dim: q.GroupBy, By: q.By, Limit: q.Limit}, 2
+	}
+	budget := p.cfg.MaxRequests - fixed - 1
+	for i, w := range append([]time.Duration{q.Width}, q.Widths...) {
+		if (q.To.UnixMilli()-q.From.UnixMilli())/max(w.Milliseconds(), 1) > MaxBuckets {
+			return w, 0
+		}
+		ends, _ := Boundaries(q.From.UnixMilli(), q.To.UnixMilli(), w)
+		if q.Single && len(ends) > 2 {
+			ends = []int64{ends[0], ends[len(ends)-1]}
+		}
+		calls := 0
+		for _, e := range p.uncachedEnds(ask, ends, sn) {
+			if Secs(sn, e) > 0 {
+				calls++
+			}
+		}
+		if calls*perEnd <= budget || i == len(q.Widths) {
+			repeat := 0
+			if calls > 0 {
+				repeat = 1
+			}
+			return w, fixed + min(calls*perEnd, budget) + repeat
+		}
+	}
+	return q.Width, 0
+}
+
 // newestAffordable is the first bucket of the longest run of newest buckets, from first on,
 // whose uncached look-backs number at most afford.
 func (p *Planner) newestAffordable(ask Ask, ends []int64, first, afford int) int {

@@ -37,16 +37,16 @@ type Record struct {
 	InterfaceID string
 	SrcAddr     string // canonical text form ("" when absent)
 	DstAddr     string
-	SrcPort     int
-	DstPort     int
-	Protocol    int // IANA number
+	SrcPort     uint16
+	DstPort     uint16
+	Protocol    uint8 // IANA number
 	Packets     int64
 	Bytes       int64
 	Start       time.Time // first packet of the capture window
 	End         time.Time // last packet of the capture window
 	Action      string    // ACCEPT or REJECT
 	LogStatus   string    // OK, NODATA or SKIPDATA
-	TCPFlags    int
+	TCPFlags    uint8
 	// Other holds the fields without a member above (vpc-id, subnet-id, flow-direction, …),
 	// by their format name.
 	Other map[string]string
@@ -137,11 +137,11 @@ func (r *Record) set(name, v string) error {
 	case "dstaddr":
 		r.DstAddr, err = parseAddr(v)
 	case "srcport":
-		r.SrcPort, err = parseInt(v, 0, 65535)
+		r.SrcPort, err = parsePort(v)
 	case "dstport":
-		r.DstPort, err = parseInt(v, 0, 65535)
+		r.DstPort, err = parsePort(v)
 	case "protocol":
-		r.Protocol, err = parseInt(v, 0, 255)
+		r.Protocol, err = parseByte(v)
 	case "packets":
 		r.Packets, err = parseCount(v)
 	case "bytes":
@@ -161,7 +161,8 @@ func (r *Record) set(name, v string) error {
 		}
 		r.LogStatus = v
 	case "tcp-flags":
-		r.TCPFlags, err = parseInt(v, 0, 1<<16)
+		// The flags AWS reports (FIN 1, SYN 2, RST 4, SYN-ACK 18, or'ed) fit the engine's byte.
+		r.TCPFlags, err = parseByte(v)
 	default:
 		if r.Other == nil {
 			r.Other = map[string]string{}
@@ -177,6 +178,24 @@ func parseInt(v string, lo, hi int) (int, error) {
 		return 0, fmt.Errorf("%q is not a whole number from %d to %d", v, lo, hi)
 	}
 	return n, nil
+}
+
+// parsePort and parseByte read a number straight into its field's type, so no value is
+// narrowed (and wrapped) later.
+func parsePort(v string) (uint16, error) {
+	n, err := strconv.ParseUint(v, 10, 16)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a whole number from 0 to 65535", v)
+	}
+	return uint16(n), nil
+}
+
+func parseByte(v string) (uint8, error) {
+	n, err := strconv.ParseUint(v, 10, 8)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a whole number from 0 to 255", v)
+	}
+	return uint8(n), nil
 }
 
 func parseCount(v string) (int64, error) {

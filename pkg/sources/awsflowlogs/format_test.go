@@ -100,3 +100,25 @@ func recordsEqual(a, b Record) bool {
 		a.Protocol == b.Protocol && a.Packets == b.Packets && a.Bytes == b.Bytes && a.Start.Equal(b.Start) &&
 		a.End.Equal(b.End) && a.Action == b.Action && a.LogStatus == b.LogStatus && a.TCPFlags == b.TCPFlags
 }
+
+// A number that does not fit its field is an error naming the field and the value, never a
+// wrapped or truncated number (a port 70000 read as 4464, TCP flags 274 as 18).
+func TestNumbersBeyondTheirFieldAreErrors(t *testing.T) {
+	f, err := ParseFormat("${srcport} ${dstport} ${protocol} ${tcp-flags}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := f.Parse("65535 0 255 18"); err != nil || r.SrcPort != 65535 || r.Protocol != 255 || r.TCPFlags != 18 {
+		t.Fatalf("largest values: %+v, %v", r, err)
+	}
+	for line, want := range map[string]string{
+		"70000 53 6 2": `flow log record field srcport: "70000" is not a whole number from 0 to 65535`,
+		"53 -1 6 2":    `flow log record field dstport: "-1" is not a whole number from 0 to 65535`,
+		"53 53 256 2":  `flow log record field protocol: "256" is not a whole number from 0 to 255`,
+		"53 53 6 274":  `flow log record field tcp-flags: "274" is not a whole number from 0 to 255`,
+	} {
+		if _, err := f.Parse(line); err == nil || err.Error() != want {
+			t.Errorf("%q: %v, want %s", line, err, want)
+		}
+	}
+}

@@ -343,13 +343,13 @@ func engineRecord(rec *Record, ev Event, g logGroup, labels labelCache) engine.R
 		ID:       g.region + "/" + g.name + "/" + ev.ID,
 		SrcIP:    rec.SrcAddr,
 		DstIP:    rec.DstAddr,
-		SrcPort:  uint16(rec.SrcPort),
-		DstPort:  uint16(rec.DstPort),
-		Protocol: uint8(rec.Protocol),
+		SrcPort:  rec.SrcPort,
+		DstPort:  rec.DstPort,
+		Protocol: rec.Protocol,
 		Bytes:    rec.Bytes,
 		Packets:  rec.Packets,
 		Action:   engineAction(rec.Action),
-		TCPFlags: uint8(rec.TCPFlags),
+		TCPFlags: rec.TCPFlags,
 		Version:  rec.Version,
 	}
 	iface := rec.InterfaceID

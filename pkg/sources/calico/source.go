@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/flowlens/flows-datasource/pkg/engine"
+	"github.com/flowlens/flows-datasource/pkg/internal/intconv"
 	"github.com/flowlens/flows-datasource/pkg/sources/calico/elastic"
 )
 
@@ -233,11 +234,13 @@ func (d *doc) record(id string, timeField json.RawMessage) engine.Record {
 	if d.DestIP != nil {
 		r.DstIP = *d.DestIP
 	}
+	// A port outside 0..65535 is not a port: the record keeps none (as for ICMP), rather than
+	// the wrapped value, which would be another service's port.
 	if d.SourcePort != nil {
-		r.SrcPort = uint16(*d.SourcePort)
+		r.SrcPort, _ = intconv.Uint16(*d.SourcePort)
 	}
 	if d.DestPort != nil {
-		r.DstPort = uint16(*d.DestPort)
+		r.DstPort, _ = intconv.Uint16(*d.DestPort)
 	}
 	r.Protocol, r.ProtocolName = protoNumber(d.Proto)
 	r.Bytes, r.Packets = d.BytesIn+d.BytesOut, d.PacketsIn+d.PacketsOut

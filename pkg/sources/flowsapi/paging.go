@@ -53,6 +53,11 @@ func (r *pageReader) add(page *FlowPage) int {
 		r.out.PageSize = len(page.Flows)
 	}
 	r.received += len(page.Flows)
+	if r.out.Flows == nil && page.Total > len(page.Flows) {
+		// Sized once from the server's total (bounded by maxRows): appending page after page
+		// would copy the rows at every doubling and hold both copies at the peak.
+		r.out.Flows = make([]Flow, 0, min(page.Total, r.maxRows))
+	}
 	added := 0
 	for i := range page.Flows {
 		k := recordKey(&page.Flows[i])

@@ -32,6 +32,7 @@ import (
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/cfw/v1/model"
 	cfwregion "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/cfw/v1/region"
 
+	"github.com/flowlens/flows-datasource/pkg/internal/intconv"
 	"github.com/flowlens/flows-datasource/pkg/internal/redact"
 )
 
@@ -409,7 +410,11 @@ func (c *Client) Read(ctx context.Context, q Query, maxRows int) (*Result, error
 			break
 		}
 		last := res.Flows[len(res.Flows)-1]
-		logID, next, offset := last.LogID, last.Start.UnixMilli(), int32(len(res.Flows))
+		offset, ok := intconv.Int32(len(res.Flows))
+		if !ok {
+			return res, fmt.Errorf("ListFlowLogs: %d records read, more than its offset parameter (int32) can page past", len(res.Flows))
+		}
+		logID, next := last.LogID, last.Start.UnixMilli()
 		req.LogId, req.NextDate, req.Offset = &logID, &next, &offset
 	}
 	return res, nil

@@ -27,7 +27,7 @@ type Engine struct {
 const (
 	EnvElasticsearchURL      = "CALICO_TEST_ELASTICSEARCH_URL"
 	EnvElasticsearchUser     = "CALICO_TEST_ELASTICSEARCH_USER"
-	EnvElasticsearchPassword = "CALICO_TEST_ELASTICSEARCH_PASSWORD"
+	EnvElasticsearchPassword = "CALICO_TEST_ELASTICSEARCH_PASSWORD" // #nosec G101 -- the name of a variable, not a credential
 	EnvOpenSearchURL         = "CALICO_TEST_OPENSEARCH_URL"
 )
 
