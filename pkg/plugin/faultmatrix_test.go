@@ -3,6 +3,7 @@ package plugin
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math"
 	"net/http/httptest"
@@ -198,14 +199,23 @@ func TestFaultMatrixOverGRPC(t *testing.T) {
 				Updated:                 updated,
 			}}
 	}
-	settings := `{"pageSize":200,"timeout":3,"queryBudgetMB":8,"dataSourceBudgetMB":32}`
+	// The timeout is generous, so that a loaded machine (CI on 2 shared cores) never turns a
+	// fault the plugin should survive into a timeout; only the slow-server case gets a short
+	// one, below its latency, where being slower only makes the timeout surer.
+	settings := func(c faultCase) string {
+		timeout := 120
+		if c.latency > 0 {
+			timeout = 2
+		}
+		return fmt.Sprintf(`{"pageSize":200,"timeout":%d,"queryBudgetMB":8,"dataSourceBudgetMB":32}`, timeout)
+	}
 	run := func(t *testing.T, c faultCase) (map[string]backend.DataResponse, *backend.CheckHealthResult) {
 		t.Helper()
 		sim := simulator.New(simulator.Config{Token: testToken, Seed: 42, Log: io.Discard, Now: func() time.Time { return simNow },
 			Fault: c.fault, Latency: c.latency})
 		srv := httptest.NewServer(sim)
 		defer srv.Close()
-		pc := instance(srv.URL, settings)
+		pc := instance(srv.URL, settings(c))
 		req := &backend.QueryDataRequest{PluginContext: pc}
 		for ref, js := range matrixQueries {
 			var probe struct {
