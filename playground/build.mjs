@@ -2,7 +2,7 @@
 // imports from src/) into playground/dist/, with esbuild. Unlike the plugin's bundle nothing is
 // external: there is no Grafana to provide React, @grafana/* or rxjs.
 import { build } from 'esbuild';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,8 +66,17 @@ await build({
   logLevel: 'warning',
   define: { 'process.env.NODE_ENV': '"production"', global: 'globalThis' },
   plugins: [runtimeCompat],
-  loader: { '.svg': 'text', '.woff': 'empty', '.woff2': 'empty', '.ttf': 'empty', '.png': 'empty' },
+  // Grafana's fonts (Inter, Roboto Mono) from @fontsource, so the screenshots look as in Grafana;
+  // esbuild writes the CSS they come with to playground.css and the fonts beside it.
+  loader: { '.svg': 'text', '.woff': 'file', '.woff2': 'file', '.ttf': 'empty', '.png': 'empty' },
+  assetNames: '[name]',
 });
 copyFileSync(join(here, 'index.html'), join(out, 'index.html'));
-copyFileSync(join(here, 'index.css'), join(out, 'playground.css'));
+copyFileSync(join(here, 'index.css'), join(out, 'page.css'));
+// @grafana/ui's icons, where its Icon loads them from outside Grafana (public/build/img/icons/)
+cpSync(
+  join(dirname(require.resolve('@grafana/ui/package.json')), 'dist', 'public', 'img', 'icons'),
+  join(out, 'public', 'build', 'img', 'icons'),
+  { recursive: true }
+);
 console.log(`editor playground: built ${out}`);

@@ -23,9 +23,18 @@ const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
 const serverPath = process.env.EDITOR_PLAYGROUND_SERVER || join(root, '.cache', 'editor-playground', 'server');
 const screenshotPath = (name: string) => join(root, 'src', 'img', `screenshot-${name}.png`);
 
-/** A catalog screenshot of one editor, without the focus ring of the field used last. */
+/** A catalog screenshot of one editor, without the focus ring of the field used last or a tooltip. */
 async function screenshot(editor: Locator, name: string) {
-  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+  // nothing focused (a focused tooltip icon shows its tooltip), the pointer out of the way
+  await page.evaluate(async () => {
+    (document.activeElement as HTMLElement | null)?.blur();
+    await document.fonts.ready;
+  });
+  await page.mouse.move(0, 0);
+  await page
+    .getByRole('tooltip')
+    .first()
+    .waitFor({ state: 'detached', ...SEE });
   await editor.screenshot({ path: screenshotPath(name) });
 }
 

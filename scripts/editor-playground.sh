@@ -13,6 +13,7 @@ chromium_bin="${CHROMIUM:-$(command -v chromium || true)}"
 if [ -z "$chromium_bin" ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "editor-playground: installing Debian's chromium with apt-get"
+    export DEBIAN_FRONTEND=noninteractive
     if ! apt-get install -y --no-install-recommends chromium >/dev/null; then
       apt-get update >/dev/null
       apt-get install -y --no-install-recommends chromium >/dev/null

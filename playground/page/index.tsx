@@ -7,6 +7,9 @@
  * the "Save & test" button and its health message, running a query, and a variable's preview
  * of values. See docs/frontend.md, "Editor playground".
  */
+import '@fontsource/inter/latin-400.css';
+import '@fontsource/inter/latin-500.css';
+import '@fontsource/roboto-mono/latin-400.css';
 import React, { useEffect, useMemo, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import {

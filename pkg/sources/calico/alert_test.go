@@ -39,7 +39,7 @@ func TestDeniedFlowsByNamespaceAlertInstances(t *testing.T) {
 		frames := engine.SeriesFrames(ans.Result, "flows", "total", ans.Executed)
 		kind, err := reader.CanReadBasedOnMeta(frames)
 		if err != nil || kind.Kind() != data.KindTimeSeries {
-			t.Fatalf("%s: kind %v, %v", f.engine.Name, kind, err)
+			t.Fatalf("%s: kind %v, %v", f.engine, kind, err)
 		}
 		cr, err := timeseries.CollectionReaderFromFrames(frames)
 		if err != nil {
@@ -47,16 +47,16 @@ func TestDeniedFlowsByNamespaceAlertInstances(t *testing.T) {
 		}
 		col, err := cr.GetCollection(true)
 		if err != nil || col.Warning != nil {
-			t.Fatalf("%s: %v %v", f.engine.Name, err, col.Warning)
+			t.Fatalf("%s: %v %v", f.engine, err, col.Warning)
 		}
 		if len(col.Refs) != len(truth) {
-			t.Fatalf("%s: %d instances, want one per namespace that denied flows (%d)", f.engine.Name, len(col.Refs), len(truth))
+			t.Fatalf("%s: %d instances, want one per namespace that denied flows (%d)", f.engine, len(col.Refs), len(truth))
 		}
 		for _, ref := range col.Refs {
 			labels := ref.GetLabels()
 			ns := labels["dest_namespace"]
 			if len(labels) != 1 || ns == "" {
-				t.Fatalf("%s: instance labels %v", f.engine.Name, labels)
+				t.Fatalf("%s: instance labels %v", f.engine, labels)
 			}
 			n, err := ref.Len()
 			if err != nil {
@@ -76,7 +76,7 @@ func TestDeniedFlowsByNamespaceAlertInstances(t *testing.T) {
 		}
 		for ns, n := range truth {
 			if last[ns] != n {
-				t.Errorf("%s: %s: %d denied flows, want %d", f.engine.Name, ns, last[ns], n)
+				t.Errorf("%s: %s: %d denied flows, want %d", f.engine, ns, last[ns], n)
 			}
 		}
 	}

@@ -39,7 +39,7 @@ func benchSource(b *testing.B, e enginetest.Engine) (*calico.Source, *counter) {
 		b.Fatal(err)
 	}
 	if m.Documents < 1_000_000 {
-		b.Logf("%s: loading the 7-day index (has %d documents)", e.Name, m.Documents)
+		b.Logf("%s: loading the 7-day index (has %d documents)", e, m.Documents)
 		l := &simulator.CalicoBulkLoader{Client: e.HTTPClient(), BaseURL: e.URL}
 		if err := l.PutTemplate(ctx); err != nil {
 			b.Fatal(err)
@@ -51,10 +51,10 @@ func benchSource(b *testing.B, e enginetest.Engine) (*calico.Source, *counter) {
 			b.Fatal(err)
 		}
 		if m, err = e.Client(b).MatchIndex(ctx, benchPattern); err != nil || m.Documents < 1_000_000 {
-			b.Fatalf("%s: the index holds %d documents after loading (%v)", e.Name, m.Documents, err)
+			b.Fatalf("%s: the index holds %d documents after loading (%v)", e, m.Documents, err)
 		}
 	}
-	b.Logf("%s: %d documents in %d shards", e.Name, m.Documents, m.Shards)
+	b.Logf("%s: %d documents in %d shards", e, m.Documents, m.Shards)
 	return src, c
 }
 
@@ -66,7 +66,7 @@ func benchSource(b *testing.B, e enginetest.Engine) (*calico.Source, *counter) {
 func BenchmarkTraffic7Days(b *testing.B) {
 	for _, e := range enginetest.Engines(b) {
 		for _, groupBy := range []string{engine.GroupAction, engine.GroupSrc} {
-			b.Run(e.Name+"/"+groupBy, func(b *testing.B) {
+			b.Run(e.String()+"/"+groupBy, func(b *testing.B) {
 				src, reqs := benchSource(b, e)
 				spec := engine.SeriesSpec{Metric: "bytes", Unit: "rate", GroupBy: groupBy, TopN: 10, Other: true,
 					From: benchFrom, To: benchEnd, Width: time.Hour, MaxPoints: engine.MaxSeriesPoints}

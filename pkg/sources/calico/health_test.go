@@ -34,14 +34,25 @@ func TestHealth(t *testing.T) {
 		h := health(t, base)
 		want := e.Name + " " + e.Version + ": index pattern \"" + pattern + "\" matches " + strconv.Itoa(len(f.docs)) + " documents"
 		if !h.OK || !strings.HasPrefix(h.Message, want) {
-			t.Errorf("%s: health %v %q, want OK and %q", e.Name, h.OK, h.Message, want)
+			t.Errorf("%s: health %v %q, want OK and %q", e, h.OK, h.Message, want)
 		}
 
 		s := base
 		s.IndexPattern = "tigera_secure_ee_flows.nosuchcluster.*"
 		h = health(t, s)
 		if h.OK || !strings.Contains(h.Message, e.Name+" "+e.Version+": the index pattern \"tigera_secure_ee_flows.nosuchcluster.*\" matches no index") {
-			t.Errorf("%s: pattern matching nothing: %v %q", e.Name, h.OK, h.Message)
+			t.Errorf("%s: pattern matching nothing: %v %q", e, h.OK, h.Message)
+		}
+
+		if e.Reader.Kind != "" {
+			// A user who may read the indices but not GET /: the check still passes.
+			s = base
+			s.Auth = e.Reader
+			h = health(t, s)
+			want := e.Name + " (version not shown: GET / needs the monitor cluster privilege): index pattern \"" + pattern + "\" matches " + strconv.Itoa(len(f.docs)) + " documents"
+			if !h.OK || !strings.HasPrefix(h.Message, want) {
+				t.Errorf("%s: read-only user: health %v %q, want OK and %q", e, h.OK, h.Message, want)
+			}
 		}
 
 		if e.Auth.Kind == elastic.AuthBasic {
@@ -49,7 +60,7 @@ func TestHealth(t *testing.T) {
 			s.Auth.Password = "wrong-s3cr3t"
 			h = health(t, s)
 			if h.OK || !strings.Contains(h.Message, "credentials rejected (401 Unauthorized)") || strings.Contains(h.Message, "wrong-s3cr3t") {
-				t.Errorf("%s: wrong password: %v %q", e.Name, h.OK, h.Message)
+				t.Errorf("%s: wrong password: %v %q", e, h.OK, h.Message)
 			}
 		}
 	}
@@ -111,20 +122,20 @@ func TestQueryErrorsAreDownstream(t *testing.T) {
 		src, _ := calico.New(s, nil, 0)
 		_, _, err := src.Series(context.Background(), engine.SeriesSpec{Metric: "bytes", Unit: "total", GroupBy: "proto_x", From: qFrom, To: qTo, Width: time.Hour}, engine.Filters{})
 		if err == nil {
-			t.Fatalf("%s: an unknown group-by was accepted", f.engine.Name)
+			t.Fatalf("%s: an unknown group-by was accepted", f.engine)
 		}
 		_, err = src.Protocols(context.Background(), engine.ProtocolsRequest{From: qFrom, To: qTo, Filters: engine.Filters{SrcIP: []string{"10.0.0.300"}}})
 		if err == nil || !strings.Contains(err.Error(), "srcIp: '10.0.0.300' is not an IP address") {
-			t.Errorf("%s: bad IP: %v", f.engine.Name, err)
+			t.Errorf("%s: bad IP: %v", f.engine, err)
 		}
 		s.TimeField = "source_name" // a keyword: no date_histogram on it
 		src, _ = calico.New(s, nil, 0)
 		_, _, err = src.Series(context.Background(), engine.SeriesSpec{Metric: "bytes", Unit: "total", GroupBy: "none", From: qFrom, To: qTo, Width: time.Hour}, engine.Filters{})
 		var de *engine.DownstreamError
 		if err == nil || !asDownstream(err, &de) || de.Status != http.StatusBadRequest {
-			t.Errorf("%s: a range on a keyword field: %v", f.engine.Name, err)
+			t.Errorf("%s: a range on a keyword field: %v", f.engine, err)
 		} else if !strings.Contains(err.Error(), "400 Bad Request") || !strings.Contains(err.Error(), "[source_name]") {
-			t.Errorf("%s: %q lacks the cluster's status", f.engine.Name, err)
+			t.Errorf("%s: %q lacks the cluster's status", f.engine, err)
 		}
 	}
 }

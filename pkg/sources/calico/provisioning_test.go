@@ -134,7 +134,7 @@ func TestProvisionedCalicoDemo(t *testing.T) {
 
 		health, err := ds.CheckHealth(context.Background(), &backend.CheckHealthRequest{})
 		if err != nil || health.Status != backend.HealthStatusOk || !strings.Contains(health.Message, f.engine.Name+" "+f.engine.Version) {
-			t.Errorf("%s: health %v %q %v", f.engine.Name, health.Status, health.Message, err)
+			t.Errorf("%s: health %v %q %v", f.engine, health.Status, health.Message, err)
 		}
 
 		for _, v := range dash.Templating.List {
@@ -145,7 +145,7 @@ func TestProvisionedCalicoDemo(t *testing.T) {
 			_ = json.Unmarshal(v.Query, &model)
 			r := runQuery(t, ds, model, qFrom, qTo, false)
 			if r.Error != nil || len(r.Frames) == 0 || r.Frames[0].Rows() < 3 {
-				t.Errorf("%s: variable %s: %v", f.engine.Name, v.Name, r.Error)
+				t.Errorf("%s: variable %s: %v", f.engine, v.Name, r.Error)
 			}
 		}
 		for _, p := range dash.Panels {
@@ -158,7 +158,7 @@ func TestProvisionedCalicoDemo(t *testing.T) {
 				model["labels"] = map[string]any{}
 				r := runQuery(t, ds, model, qFrom, qTo, false)
 				if r.Error != nil {
-					t.Errorf("%s: panel %q: %v", f.engine.Name, p.Title, r.Error)
+					t.Errorf("%s: panel %q: %v", f.engine, p.Title, r.Error)
 					continue
 				}
 				rows := 0
@@ -166,7 +166,7 @@ func TestProvisionedCalicoDemo(t *testing.T) {
 					rows += fr.Rows()
 				}
 				if rows == 0 {
-					t.Errorf("%s: panel %q: no data", f.engine.Name, p.Title)
+					t.Errorf("%s: panel %q: no data", f.engine, p.Title)
 				}
 			}
 		}
@@ -186,15 +186,15 @@ func TestProvisionedCalicoDemo(t *testing.T) {
 				from := qTo.Add(-time.Duration(q.RelativeTimeRange.From) * time.Second)
 				r := runQuery(t, ds, q.Model, from, qTo, true)
 				if r.Error != nil {
-					t.Fatalf("%s: rule %s: %v", f.engine.Name, rule.UID, r.Error)
+					t.Fatalf("%s: rule %s: %v", f.engine, rule.UID, r.Error)
 				}
 				instances := alertInstances(t, r.Frames)
 				if len(instances) != len(truth) {
-					t.Errorf("%s: rule %s: %d instances %v, want one per namespace that denied flows: %v", f.engine.Name, rule.UID, len(instances), instances, truth)
+					t.Errorf("%s: rule %s: %d instances %v, want one per namespace that denied flows: %v", f.engine, rule.UID, len(instances), instances, truth)
 				}
 				for ns, n := range truth {
 					if instances[data.Labels{"dest_namespace": ns}.String()] != n {
-						t.Errorf("%s: rule %s: %s = %d, want %d", f.engine.Name, rule.UID, ns, instances[data.Labels{"dest_namespace": ns}.String()], n)
+						t.Errorf("%s: rule %s: %s = %d, want %d", f.engine, rule.UID, ns, instances[data.Labels{"dest_namespace": ns}.String()], n)
 					}
 				}
 			}

@@ -12,7 +12,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/flowlens/flows-datasource/pkg/engine"
@@ -28,6 +30,11 @@ type Source struct {
 	settings Settings
 	client   *elastic.Client
 	pageSize int
+
+	// How the flows table pages on this cluster, found out by its first read (the engine
+	// does not change under a data source).
+	pagingMu sync.Mutex
+	paging   paging
 }
 
 var (
@@ -138,6 +145,20 @@ func (s *Source) search(ctx context.Context, body obj) (*elastic.SearchResponse,
 	return r, desc, nil
 }
 
+// searchPointInTime is search for a body that names its point in time.
+func (s *Source) searchPointInTime(ctx context.Context, body obj) (*elastic.SearchResponse, string, error) {
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return nil, "", err
+	}
+	desc := "POST /_search " + string(raw)
+	r, err := s.client.SearchPointInTime(ctx, raw)
+	if err != nil {
+		return nil, desc, downstream(err)
+	}
+	return r, desc, nil
+}
+
 // downstream tags the client's errors as the cluster's, with the status the answer had.
 func downstream(err error) error {
 	var ee *elastic.Error
@@ -154,11 +175,20 @@ func downstream(err error) error {
 // CheckHealth implements engine.Source: which engine and version answer, and whether the
 // index pattern matches any index and how many documents those hold.
 func (s *Source) CheckHealth(ctx context.Context) engine.HealthResult {
-	info, err := s.client.Info(ctx)
+	// Product, not Info: a user who may only read the indices (all queries need) may not read
+	// GET /, which needs the monitor cluster privilege; the check then goes on without the
+	// version.
+	info, err := s.client.Product(ctx)
 	if err != nil {
 		return engine.HealthResult{Message: err.Error()}
 	}
 	who := info.Engine + " " + info.Version
+	switch {
+	case info.Engine == "":
+		who = "Elasticsearch or OpenSearch (engine and version not shown: GET / needs the monitor cluster privilege)"
+	case info.Version == "":
+		who = info.Engine + " (version not shown: GET / needs the monitor cluster privilege)"
+	}
 	m, err := s.client.MatchIndex(ctx, s.settings.IndexPattern)
 	if err != nil {
 		return engine.HealthResult{Message: who + ": " + err.Error()}
@@ -298,9 +328,61 @@ func filtersOf(f engine.Filter) engine.Filters {
 	return out
 }
 
-// ReadRecords implements engine.Source: documents sorted by the time field (ties by _id, so
-// pages are stable), each page one search continuing with search_after from the last page's
-// sort values, so reads go past the 10,000 hits from+size allows.
+// paging is how the flows table continues from one page to the next.
+type paging int
+
+const (
+	pagingUnknown paging = iota
+	// pagingPointInTime: search_after in a point in time, ties broken by the implicit
+	// _shard_doc (Elasticsearch 7.10 and later; Elasticsearch 8 refuses to sort on _id).
+	pagingPointInTime
+	// pagingByID: search_after on the index pattern, ties broken by _id (OpenSearch, which
+	// still sorts on _id, and Elasticsearch before 7.10, which has no point in time).
+	pagingByID
+)
+
+// pointInTimeKeepAlive is how long a point in time outlives each page's search: the time the
+// plugin may take between two pages. It is closed when the read ends anyway.
+const pointInTimeKeepAlive = "1m"
+
+// pagingOf decides, once per source, how the flows table pages on this cluster (docs/calico.md).
+func (s *Source) pagingOf(ctx context.Context) (paging, error) {
+	s.pagingMu.Lock()
+	defer s.pagingMu.Unlock()
+	if s.paging != pagingUnknown {
+		return s.paging, nil
+	}
+	info, err := s.client.Product(ctx)
+	if err != nil {
+		return pagingUnknown, downstream(err)
+	}
+	s.paging = pagingByID
+	if info.Engine == elastic.Elasticsearch && (info.Version == "" || versionAtLeast(info.Version, 7, 10)) {
+		// No version: only the product header told, which Elasticsearch sends since 7.14.
+		s.paging = pagingPointInTime
+	}
+	return s.paging, nil
+}
+
+// versionAtLeast reports whether a version "major.minor.patch…" is at least major.minor.
+func versionAtLeast(version string, major, minor int) bool {
+	parts := strings.SplitN(version, ".", 3)
+	maj, err := strconv.Atoi(parts[0])
+	if err != nil {
+		return false
+	}
+	mnr := 0
+	if len(parts) > 1 {
+		mnr, _ = strconv.Atoi(strings.TrimFunc(parts[1], func(r rune) bool { return r < '0' || r > '9' }))
+	}
+	return maj > major || (maj == major && mnr >= minor)
+}
+
+// ReadRecords implements engine.Source: documents sorted by the time field, each page one
+// search continuing with search_after from the last page's sort values, so reads go past the
+// 10,000 hits from+size allows. On Elasticsearch the pages are read in a point in time (ties
+// broken by its _shard_doc), closed when the read ends however it ends; elsewhere ties are
+// broken by _id (docs/calico.md).
 func (s *Source) ReadRecords(ctx context.Context, r engine.ReadRequest) (*engine.ReadResult, error) {
 	if r.Sort != "" && r.Sort != engine.SortTime {
 		return nil, &engine.UnsupportedError{Source: s.Name(), Field: "sort", Value: r.Sort, Missing: "sort by " + r.Sort, Choices: []string{engine.SortTime}}
@@ -313,6 +395,28 @@ func (s *Source) ReadRecords(ctx context.Context, r engine.ReadRequest) (*engine
 	if err != nil {
 		return nil, err
 	}
+	how, err := s.pagingOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sort := []any{obj{s.settings.TimeField: obj{"order": order}}}
+	var pit, opened string
+	if how == pagingPointInTime {
+		pit, err = s.client.OpenPointInTime(ctx, s.settings.IndexPattern, pointInTimeKeepAlive)
+		if err != nil {
+			return nil, downstream(err)
+		}
+		opened = elastic.PointInTimePath(s.settings.IndexPattern) + "?keep_alive=" + pointInTimeKeepAlive + ", then "
+		defer func() {
+			// Also when the query failed or was cancelled: the cluster holds the point in time's
+			// segments until it is closed or expires.
+			closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			_ = s.client.ClosePointInTime(closeCtx, pit) // it expires after the keep-alive anyway
+		}()
+	} else {
+		sort = append(sort, obj{"_id": obj{"order": "asc"}})
+	}
 	out := &engine.ReadResult{Total: -1}
 	var after []json.RawMessage
 	pages := 0
@@ -324,19 +428,29 @@ func (s *Source) ReadRecords(ctx context.Context, r engine.ReadRequest) (*engine
 		body := obj{
 			"size":             size,
 			"query":            q,
-			"sort":             []any{obj{s.settings.TimeField: obj{"order": order}}, obj{"_id": obj{"order": "asc"}}},
+			"sort":             sort,
 			"track_total_hits": pages == 0,
 		}
 		if after != nil {
 			body["search_after"] = after
 		}
-		res, desc, err := s.search(ctx, body)
+		var res *elastic.SearchResponse
+		var desc string
+		if pit != "" {
+			body["pit"] = obj{"id": pit, "keep_alive": pointInTimeKeepAlive}
+			res, desc, err = s.searchPointInTime(ctx, body)
+			if res != nil && res.PitID != "" {
+				pit = res.PitID
+			}
+		} else {
+			res, desc, err = s.search(ctx, body)
+		}
 		if err != nil {
 			return nil, err
 		}
 		pages++
 		if pages == 1 {
-			out.Requests = append(out.Requests, desc)
+			out.Requests = append(out.Requests, opened+desc)
 			out.Total = int(res.Hits.Total.Value)
 			if res.Hits.Total.Relation != "eq" {
 				out.Total = -1
@@ -364,7 +478,10 @@ func (s *Source) ReadRecords(ctx context.Context, r engine.ReadRequest) (*engine
 			break
 		}
 	}
-	if pages > 1 {
+	switch {
+	case pit != "":
+		out.Requests[0] += fmt.Sprintf(" (%d pages by search_after in the point in time, then DELETE /_pit)", pages)
+	case pages > 1:
 		out.Requests[0] += fmt.Sprintf(" (%d pages by search_after)", pages)
 	}
 	return out, nil

@@ -91,11 +91,28 @@ type Info struct {
 	ClusterName string
 }
 
+// productHeader is the header Elasticsearch sets on every answer since 7.14, errors and
+// refusals included ("X-Elastic-Product: Elasticsearch"); OpenSearch never sets it.
+const productHeader = "X-Elastic-Product"
+
 // Info asks the cluster what it is. A server that answers but is not Elasticsearch or
 // OpenSearch gets a NotASearchEngineError.
+//
+// Elasticsearch serves GET / from a module (rest-root, since 8.9) that minimal builds such as
+// the integ-test distribution leave out; such a cluster answers 404 or 405 with its product
+// header, and then names its version in the nodes info API instead.
 func (c *Client) Info(ctx context.Context) (Info, error) {
 	body, resp, err := c.do(ctx, http.MethodGet, "/", nil, nil)
 	if err != nil {
+		var ee *Error
+		if errors.As(err, &ee) && (ee.Status == http.StatusNotFound || ee.Status == http.StatusMethodNotAllowed) &&
+			resp != nil && resp.Header.Get(productHeader) == Elasticsearch {
+			info, err := c.nodesInfo(ctx)
+			if errors.As(err, &ee) {
+				ee.Product = Elasticsearch // the root's answer said so, whatever this one says
+			}
+			return info, err
+		}
 		return Info{}, err
 	}
 	var root struct {
@@ -114,6 +131,49 @@ func (c *Client) Info(ctx context.Context) (Info, error) {
 		info.Engine = OpenSearch
 	}
 	return info, nil
+}
+
+// nodesInfo names an Elasticsearch cluster without a root endpoint by the node that answers.
+func (c *Client) nodesInfo(ctx context.Context) (Info, error) {
+	q := url.Values{"filter_path": {"cluster_name,nodes.*.version"}}
+	body, _, err := c.do(ctx, http.MethodGet, "/_nodes/_local", q, nil)
+	if err != nil {
+		return Info{}, err
+	}
+	var r struct {
+		ClusterName string `json:"cluster_name"`
+		Nodes       map[string]struct {
+			Version string `json:"version"`
+		} `json:"nodes"`
+	}
+	if err := json.Unmarshal(body, &r); err != nil {
+		return Info{}, &MalformedError{What: "nodes info answer", Err: err, Snippet: snippet(body)}
+	}
+	for _, n := range r.Nodes {
+		if n.Version != "" {
+			return Info{Engine: Elasticsearch, Version: n.Version, ClusterName: r.ClusterName}, nil
+		}
+	}
+	return Info{}, &MalformedError{What: "nodes info answer", Err: errors.New("no node version"), Snippet: snippet(body)}
+}
+
+// Product says which engine answers, needing no cluster privilege: what GET / says when the
+// user may read it, else the product header of the answer (its refusal included). Engine is
+// empty when the answer does not tell (OpenSearch or Elasticsearch before 7.14 refusing GET /
+// to a user without the monitor privilege); Version is empty when only the header told.
+func (c *Client) Product(ctx context.Context) (Info, error) {
+	info, err := c.Info(ctx)
+	if err == nil {
+		return info, nil
+	}
+	var ee *Error
+	if !errors.As(err, &ee) || ee.Status != http.StatusForbidden {
+		return Info{}, err
+	}
+	if ee.Product == Elasticsearch {
+		return Info{Engine: Elasticsearch}, nil
+	}
+	return Info{}, nil
 }
 
 // Match is what an index pattern matches.
@@ -136,8 +196,11 @@ func (c *Client) MatchIndex(ctx context.Context, pattern string) (Match, error) 
 
 // SearchResponse is the part of a _search answer the source reads.
 type SearchResponse struct {
-	Took     int64 `json:"took"`
-	TimedOut bool  `json:"timed_out"`
+	// PitID is the point in time to continue with, when the search ran in one (it may differ
+	// from the one sent).
+	PitID    string `json:"pit_id"`
+	Took     int64  `json:"took"`
+	TimedOut bool   `json:"timed_out"`
 	Shards   struct {
 		Total    int               `json:"total"`
 		Failed   int               `json:"failed"`
@@ -165,8 +228,53 @@ type Hit struct {
 // index gives an empty answer (Shards.Total 0), not an error. Shard failures and time-outs are
 // errors: a partial answer is never returned as if it were whole.
 func (c *Client) Search(ctx context.Context, pattern string, body []byte) (*SearchResponse, error) {
-	q := url.Values{"allow_no_indices": {"true"}, "ignore_unavailable": {"true"}}
-	answer, _, err := c.do(ctx, http.MethodPost, "/"+url.PathEscape(pattern)+"/_search", q, body)
+	return c.search(ctx, "/"+url.PathEscape(pattern)+"/_search", url.Values{"allow_no_indices": {"true"}, "ignore_unavailable": {"true"}}, body)
+}
+
+// Point in time (Elasticsearch 7.10 and later): a view of the indices frozen when it is
+// opened, in which search_after pages are consistent and ordered by the implicit _shard_doc
+// tie-breaker, so sorting needs no _id (whose field data Elasticsearch 8 refuses by default).
+
+// OpenPointInTime opens a point in time on the indices matching pattern, kept keepAlive (e.g.
+// "1m") after each search in it. A pattern matching no index gives a point in time on no shard.
+func (c *Client) OpenPointInTime(ctx context.Context, pattern, keepAlive string) (string, error) {
+	q := url.Values{"keep_alive": {keepAlive}, "allow_no_indices": {"true"}, "ignore_unavailable": {"true"}}
+	answer, _, err := c.do(ctx, http.MethodPost, "/"+url.PathEscape(pattern)+"/_pit", q, nil)
+	if err != nil {
+		return "", err
+	}
+	var r struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(answer, &r); err != nil || r.ID == "" {
+		return "", &MalformedError{What: "point in time answer", Err: fmt.Errorf("no id (%v)", err), Snippet: snippet(answer)}
+	}
+	return r.ID, nil
+}
+
+// SearchPointInTime runs one search in the point in time body names ({"pit":{"id":…}}): no
+// index in the path and no index options, which the engine refuses with a point in time.
+func (c *Client) SearchPointInTime(ctx context.Context, body []byte) (*SearchResponse, error) {
+	return c.search(ctx, "/_search", nil, body)
+}
+
+// ClosePointInTime frees the point in time id. One that has expired already is not an error.
+func (c *Client) ClosePointInTime(ctx context.Context, id string) error {
+	body, _ := json.Marshal(map[string]string{"id": id})
+	_, _, err := c.do(ctx, http.MethodDelete, "/_pit", nil, body)
+	var ee *Error
+	if errors.As(err, &ee) && ee.Status == http.StatusNotFound {
+		return nil
+	}
+	return err
+}
+
+// PointInTimePath is how opening a point in time is named in request descriptions (without
+// its query string).
+func PointInTimePath(pattern string) string { return "POST /" + pattern + "/_pit" }
+
+func (c *Client) search(ctx context.Context, path string, q url.Values, body []byte) (*SearchResponse, error) {
+	answer, _, err := c.do(ctx, http.MethodPost, path, q, body)
 	if err != nil {
 		return nil, err
 	}
@@ -244,6 +352,8 @@ type Error struct {
 	StatusText string
 	Type       string
 	Reason     string
+	// Product is the answer's X-Elastic-Product header ("Elasticsearch" or empty).
+	Product string
 }
 
 func (e *Error) Error() string {
@@ -363,7 +473,7 @@ func (b errorBody) String() string {
 }
 
 func statusError(resp *http.Response, body []byte) error {
-	e := &Error{Status: resp.StatusCode, StatusText: resp.Status}
+	e := &Error{Status: resp.StatusCode, StatusText: resp.Status, Product: resp.Header.Get(productHeader)}
 	var wrapped struct {
 		Error json.RawMessage `json:"error"`
 	}

@@ -27,10 +27,10 @@ func TestInfoNamesEngineAndVersion(t *testing.T) {
 	for _, e := range enginetest.Engines(t) {
 		info, err := e.Client(t).Info(context.Background())
 		if err != nil {
-			t.Fatalf("%s: %v", e.Name, err)
+			t.Fatalf("%s: %v", e, err)
 		}
 		if info.Engine != e.Name || info.Version != e.Version {
-			t.Errorf("%s: Info = %+v, want engine %s version %s", e.Name, info, e.Name, e.Version)
+			t.Errorf("%s: Info = %+v, want engine %s version %s", e, info, e.Name, e.Version)
 		}
 	}
 }
@@ -41,17 +41,17 @@ func TestMatchIndex(t *testing.T) {
 		c := e.Client(t)
 		m, err := c.MatchIndex(context.Background(), testPattern)
 		if err != nil {
-			t.Fatalf("%s: %v", e.Name, err)
+			t.Fatalf("%s: %v", e, err)
 		}
 		if m.Shards == 0 || m.Documents != int64(len(docs)) {
-			t.Errorf("%s: %s matches %+v, want %d documents", e.Name, testPattern, m, len(docs))
+			t.Errorf("%s: %s matches %+v, want %d documents", e, testPattern, m, len(docs))
 		}
 		m, err = c.MatchIndex(context.Background(), "no_such_index_pattern.*")
 		if err != nil {
-			t.Fatalf("%s: %v", e.Name, err)
+			t.Fatalf("%s: %v", e, err)
 		}
 		if m.Shards != 0 || m.Documents != 0 {
-			t.Errorf("%s: a pattern matching nothing gave %+v", e.Name, m)
+			t.Errorf("%s: a pattern matching nothing gave %+v", e, m)
 		}
 	}
 }
@@ -73,7 +73,7 @@ func TestAggregationsOnTheRealIndex(t *testing.T) {
 			"time":{"date_histogram":{"field":"end_time","fixed_interval":"600s"},"aggs":{"out":{"sum":{"field":"bytes_out"}}}}}}`
 		r, err := e.Client(t).Search(context.Background(), testPattern, []byte(body))
 		if err != nil {
-			t.Fatalf("%s: %v", e.Name, err)
+			t.Fatalf("%s: %v", e, err)
 		}
 		aggs, err := elastic.ParseAggs(r.Aggregations)
 		if err != nil {
@@ -96,7 +96,7 @@ func TestAggregationsOnTheRealIndex(t *testing.T) {
 			}
 		}
 		if !equalMaps(got, want) {
-			t.Errorf("%s: bytes by action/reporter = %v, want %v", e.Name, got, want)
+			t.Errorf("%s: bytes by action/reporter = %v, want %v", e, got, want)
 		}
 		buckets, _, err := aggs.Buckets("time")
 		if err != nil {
@@ -114,7 +114,7 @@ func TestAggregationsOnTheRealIndex(t *testing.T) {
 			}
 		}
 		if !equalMaps(gotBuckets, perBucket) {
-			t.Errorf("%s: bytes_out per 10 min = %v, want %v", e.Name, gotBuckets, perBucket)
+			t.Errorf("%s: bytes_out per 10 min = %v, want %v", e, gotBuckets, perBucket)
 		}
 	}
 }
@@ -139,10 +139,10 @@ func TestSearchErrorsCarryTheEnginesReason(t *testing.T) {
 			[]byte(`{"size":0,"aggs":{"x":{"terms":{"field":"bytes_in","size":-1}}}}`))
 		var ee *elastic.Error
 		if !errors.As(err, &ee) || ee.Status != http.StatusBadRequest {
-			t.Fatalf("%s: err = %v, want a 400 *elastic.Error", e.Name, err)
+			t.Fatalf("%s: err = %v, want a 400 *elastic.Error", e, err)
 		}
 		if !strings.Contains(err.Error(), "[size] must be greater than 0") {
-			t.Errorf("%s: error %q lacks the engine's reason", e.Name, err)
+			t.Errorf("%s: error %q lacks the engine's reason", e, err)
 		}
 	}
 }
@@ -158,14 +158,14 @@ func TestWrongCredentials(t *testing.T) {
 		}
 		_, err = c.Info(context.Background())
 		if err == nil {
-			t.Fatalf("%s: a wrong password was accepted", e.Name)
+			t.Fatalf("%s: a wrong password was accepted", e)
 		}
 		msg := err.Error()
 		if !strings.Contains(msg, "credentials rejected (401 Unauthorized)") || !strings.Contains(msg, "unable to authenticate user [") {
-			t.Errorf("%s: %q", e.Name, msg)
+			t.Errorf("%s: %q", e, msg)
 		}
 		if strings.Contains(msg, "not-the-password-s3cr3t") {
-			t.Errorf("%s: the password leaked: %q", e.Name, msg)
+			t.Errorf("%s: the password leaked: %q", e, msg)
 		}
 	}
 }
@@ -185,9 +185,9 @@ func TestWrongAPIKeyAndBearer(t *testing.T) {
 			c, _ := elastic.New(e.URL, nil, auth)
 			_, err := c.Info(context.Background())
 			if err == nil || !strings.Contains(err.Error(), "credentials rejected (401 Unauthorized)") {
-				t.Errorf("%s %s: %v", e.Name, auth.Kind, err)
+				t.Errorf("%s %s: %v", e, auth.Kind, err)
 			} else if strings.Contains(err.Error(), "s3cr3t") {
-				t.Errorf("%s %s: the secret leaked: %v", e.Name, auth.Kind, err)
+				t.Errorf("%s %s: the secret leaked: %v", e, auth.Kind, err)
 			}
 		}
 	}

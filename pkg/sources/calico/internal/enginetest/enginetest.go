@@ -20,33 +20,46 @@ type Engine struct {
 	Name    string // Elasticsearch | OpenSearch
 	Version string // what the script starts
 	URL     string
-	Auth    elastic.Auth
+	Auth    elastic.Auth // a superuser on Elasticsearch; none on OpenSearch (no security plugin)
+	// Reader is a user who may only read tigera_secure_ee_flows.* (Elasticsearch only; Kind
+	// empty elsewhere).
+	Reader elastic.Auth
 }
+
+// String names the engine in test messages: "Elasticsearch 8.19.21".
+func (e Engine) String() string { return e.Name + " " + e.Version }
 
 // Environment variables set by scripts/search-engines.sh.
 const (
 	EnvElasticsearchURL      = "CALICO_TEST_ELASTICSEARCH_URL"
-	EnvElasticsearchUser     = "CALICO_TEST_ELASTICSEARCH_USER"
+	EnvElasticsearch8URL     = "CALICO_TEST_ELASTICSEARCH8_URL"
+	EnvElasticsearchUser     = "CALICO_TEST_ELASTICSEARCH_USER"     // of both Elasticsearch versions
 	EnvElasticsearchPassword = "CALICO_TEST_ELASTICSEARCH_PASSWORD" // #nosec G101 -- the name of a variable, not a credential
+	EnvElasticsearchReader   = "CALICO_TEST_ELASTICSEARCH_READER"   // read-only user, same password
 	EnvOpenSearchURL         = "CALICO_TEST_OPENSEARCH_URL"
 )
 
-// Engines returns both engines. When the script did not start them the test is skipped with a
-// loud message, or fails under CI=true, where skipping would hide that nothing was tested.
+// Engines returns the three engines the script starts: Elasticsearch 7.17 and 8.19 (security
+// on, basic auth) and OpenSearch 2.19. When the script did not start them the test is skipped
+// with a loud message, or fails under CI=true, where skipping would hide that nothing was
+// tested.
 func Engines(t testing.TB) []Engine {
 	t.Helper()
-	es, os_ := os.Getenv(EnvElasticsearchURL), os.Getenv(EnvOpenSearchURL)
-	if es == "" || os_ == "" {
-		msg := fmt.Sprintf("%s / %s are not set: Elasticsearch and OpenSearch are not running. "+
-			"Run the Calico tests with: bash scripts/search-engines.sh run go test ./pkg/sources/calico/...", EnvElasticsearchURL, EnvOpenSearchURL)
+	es, es8, os_ := os.Getenv(EnvElasticsearchURL), os.Getenv(EnvElasticsearch8URL), os.Getenv(EnvOpenSearchURL)
+	if es == "" || es8 == "" || os_ == "" {
+		msg := fmt.Sprintf("%s / %s / %s are not all set: Elasticsearch 7, Elasticsearch 8 and OpenSearch are not running. "+
+			"Run the Calico tests with: bash scripts/search-engines.sh run go test ./pkg/sources/calico/...",
+			EnvElasticsearchURL, EnvElasticsearch8URL, EnvOpenSearchURL)
 		if ci := os.Getenv("CI"); ci == "true" || ci == "1" {
 			t.Fatal("CI=true: " + msg)
 		}
 		t.Skip("!!! SKIPPED, NOTHING TESTED: " + msg)
 	}
+	user := elastic.Auth{Kind: elastic.AuthBasic, User: os.Getenv(EnvElasticsearchUser), Password: os.Getenv(EnvElasticsearchPassword)}
+	reader := elastic.Auth{Kind: elastic.AuthBasic, User: os.Getenv(EnvElasticsearchReader), Password: user.Password}
 	return []Engine{
-		{Name: elastic.Elasticsearch, Version: "7.17.10", URL: es, Auth: elastic.Auth{
-			Kind: elastic.AuthBasic, User: os.Getenv(EnvElasticsearchUser), Password: os.Getenv(EnvElasticsearchPassword)}},
+		{Name: elastic.Elasticsearch, Version: "7.17.10", URL: es, Auth: user, Reader: reader},
+		{Name: elastic.Elasticsearch, Version: "8.19.21", URL: es8, Auth: user, Reader: reader},
 		{Name: elastic.OpenSearch, Version: "2.19.1", URL: os_, Auth: elastic.Auth{Kind: elastic.AuthNone}},
 	}
 }
