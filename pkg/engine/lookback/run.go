@@ -42,8 +42,13 @@ var ErrMoving = errors.New("new windows were indexed during every attempt")
 // most attempts times). It returns the points and the number of requests made.
 func Run(ctx context.Context, c Caller, sourceNow func() int64, ends []int64, ask Ask, parallel, attempts int) ([]Point, int, error) {
 	var requests atomic.Int64
-	for range max(attempts, 1) {
-		points, err := runOnce(ctx, c, sourceNow, ends, ask, parallel, &requests)
+	for attempt := range max(attempts, 1) {
+		lead := ctx
+		if attempt > 0 {
+			// The lead of a new attempt must not be the answer that differed from its repeat.
+			lead = WithFresh(ctx)
+		}
+		points, err := runOnce(lead, c, sourceNow, ends, ask, parallel, &requests)
 		if err != nil {
 			return nil, int(requests.Load()), err
 		}
@@ -58,7 +63,8 @@ func Run(ctx context.Context, c Caller, sourceNow func() int64, ends []int64, as
 		if first < 0 {
 			return points, int(requests.Load()), nil
 		}
-		again, err := cumAt(ctx, c, sourceNow, ends[first], Ask{}, &requests)
+		// Fresh: answered by a request sent after every other call of the plan was answered.
+		again, err := cumAt(WithFresh(ctx), c, sourceNow, ends[first], Ask{}, &requests)
 		if err != nil {
 			return nil, int(requests.Load()), err
 		}
@@ -76,7 +82,9 @@ func runOnce(ctx context.Context, c Caller, sourceNow func() int64, ends []int64
 	errs := make([]error, len(ends))
 	// The call that Run repeats must be answered before every other call of the plan, or a
 	// window indexed while the calls run concurrently could reach it and its repeat alike and
-	// go unnoticed. So it runs alone, first; the rest run in parallel after it.
+	// go unnoticed. So it runs alone, first; the rest run in parallel after it, answered only by
+	// requests sent after it was answered (Fresh): a source that shares answers between panels
+	// must not give them one taken before the lead.
 	lead := -1
 	for i, end := range ends {
 		if Secs(sourceNow(), end) > 0 {
@@ -91,6 +99,7 @@ func runOnce(ctx context.Context, c Caller, sourceNow func() int64, ends []int64
 		}
 		points[lead] = p
 	}
+	ctx = WithFresh(ctx)
 	slots := make(chan struct{}, max(parallel, 1))
 	var wg sync.WaitGroup
 	for i, end := range ends {

@@ -53,7 +53,14 @@ type Client struct {
 	now func() time.Time
 	// backoff is the wait before retrying a transient failure; tests shorten it.
 	backoff time.Duration
+	// pageSize is the data source's page size: shorter /flows lists are asked at it (share.go).
+	pageSize int
 }
+
+// SetPageSize sets the page size the data source reads /flows with: a shorter list of the same
+// range and order (a count, a small table) is asked at this size, so that it and the first page
+// of a read are one request (see share.go).
+func (c *Client) SetPageSize(n int) { c.pageSize = n }
 
 // SetClock sets the clock that decides which ranges are closed and may be cached.
 func (c *Client) SetClock(now func() time.Time) { c.now = now }
@@ -80,11 +87,13 @@ func New(baseURL, token string, hc *http.Client, maxConcurrency int) (*Client, e
 		}
 		return nil
 	}
-	return &Client{
+	c := &Client{
 		base: u.String(), shownBase: redactURL(u), token: token, redactor: redact.New(token, password),
-		http: &own, slots: make(chan struct{}, maxConcurrency), share: newShare(), limits: DefaultLimits,
+		http: &own, slots: make(chan struct{}, maxConcurrency), limits: DefaultLimits,
 		now: time.Now, backoff: transientBackoff,
-	}, nil
+	}
+	c.share = newShare(func() time.Time { return c.now() })
+	return c, nil
 }
 
 // ParseBaseURL checks a base URL: http(s), a host, no query string or fragment (they would
@@ -139,23 +148,27 @@ func (c *Client) Flows(ctx context.Context, p FlowsParams) (*FlowPage, error) {
 	var page FlowPage
 	// A range that ended a while ago holds only closed, indexed windows: its pages never change.
 	closed := !p.To.IsZero() && p.To.Before(c.now().Add(-settleTime))
-	if err := c.getShared(ctx, FlowsPath, p.Values(), closed, &page); err != nil {
+	wire := c.flowsWire(p)
+	asked, err := c.getShared(ctx, FlowsPath, wire.Values(), wire.Limit, closed, 0, &page)
+	if err != nil {
 		return nil, err
 	}
+	page.keep(p.Limit, asked)
 	return &page, nil
 }
 
 // TopTalkers calls /api/v1/flows/top-talkers. Null entries hold no row and are left out.
 func (c *Client) TopTalkers(ctx context.Context, p TopTalkersParams) ([]TopTalker, error) {
 	var rows []*TopTalker
-	err := c.getShared(ctx, TopTalkersPath, p.Values(), false, &rows)
-	return nonNil(rows), err
+	wire := talkersWire(p)
+	_, err := c.getShared(ctx, TopTalkersPath, wire.Values(), wire.Limit, false, p.WindowSecs, &rows)
+	return firstRows(nonNil(rows), p.Limit), err
 }
 
 // Protocols calls /api/v1/flows/protocols. Null entries hold no row and are left out.
 func (c *Client) Protocols(ctx context.Context, windowSecs int64) ([]ProtocolStat, error) {
 	var rows []*ProtocolStat
-	err := c.getShared(ctx, ProtocolsPath, ProtocolsValues(windowSecs), false, &rows)
+	_, err := c.getShared(ctx, ProtocolsPath, ProtocolsValues(windowSecs), 0, false, windowSecs, &rows)
 	return nonNil(rows), err
 }
 
@@ -193,36 +206,49 @@ func (c *Client) Edge(ctx context.Context, order string) (page *FlowPage, date, 
 	return page, res.date, sent, received, nil
 }
 
-// getShared decodes the answer to a GET into out; identical concurrent requests are made once,
-// and answers for closed ranges are reused (see share.go).
-func (c *Client) getShared(ctx context.Context, path string, v url.Values, cacheable bool, out any) error {
+// getShared decodes the answer to a GET into out. The request is shared (see share.go): limit
+// is the rows it asks for (0: not a list), closed says its range never changes, window is the
+// look-back of an aggregate endpoint. It returns the limit of the request that answered, which
+// may be longer: the caller keeps the rows it asked for.
+func (c *Client) getShared(ctx context.Context, path string, v url.Values, limit int, closed bool, window int64, out any) (int, error) {
 	endpoint := c.base + path
-	target := endpoint
+	a := ask{url: endpoint, family: endpoint, limit: limit, closed: closed, window: window}
 	if len(v) > 0 {
-		target += "?" + v.Encode()
+		a.url += "?" + v.Encode()
+		a.family = a.url
+	}
+	if limit > 0 {
+		rest := url.Values{}
+		for k, vs := range v {
+			if k != "limit" {
+				rest[k] = vs
+			}
+		}
+		a.family = endpoint + "?" + rest.Encode()
 	}
 	q, own := c.queryOf(ctx)
 	if own {
 		defer q.Done()
 	}
-	res, err := c.share.do(ctx, target, cacheable, func() (*answer, error) { return c.get(ctx, q, endpoint, target) })
+	res, asked, err := c.share.do(ctx, a, func() (*answer, error) { return c.get(ctx, q, endpoint, a.url) })
 	if err != nil && (err == context.Canceled || err == context.DeadlineExceeded) {
 		// This caller's own deadline passed while it waited for a request it had joined.
-		return c.classify(c.shown(endpoint), err)
+		return 0, c.classify(c.shown(endpoint), err)
 	}
 	var re *RequestError
 	if errors.As(err, &re) && re.Kind == KindCanceled && ctx.Err() == nil {
 		// The caller whose request this one joined went away (a panel refreshed); this
 		// caller did not, so it asks for itself.
-		res, err = c.get(ctx, q, endpoint, target)
+		res, err = c.get(ctx, q, endpoint, a.url)
+		asked = limit
 	}
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if err := json.Unmarshal(res.body, out); err != nil {
-		return &DecodeError{URL: res.url, Err: err, Detail: c.redactor.Shown(err.Error()), Snippet: c.redactor.Shown(string(res.body))}
+		return 0, &DecodeError{URL: res.url, Err: err, Detail: c.redactor.Shown(err.Error()), Snippet: c.redactor.Shown(string(res.body))}
 	}
-	return nil
+	return asked, nil
 }
 
 // answer is the body of a 200 and the URL that gave it (after redirects), as shown.

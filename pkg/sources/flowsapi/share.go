@@ -3,133 +3,355 @@ package flowsapi
 import (
 	"container/list"
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sync/singleflight"
+	"github.com/flowlens/flows-datasource/pkg/engine/lookback"
 )
 
-// Panels of one dashboard often make the same request at once (the same range read for
-// bandwidth by protocol and by talker), and a range whose windows are all closed never changes.
-// The client makes such a request once: concurrent callers share one answer (coalescing), and
-// answers for closed ranges are kept for a while (caching), so many panels do not become many
-// API calls (field note 7: rate limits). Coalescing is golang.org/x/sync/singleflight; the
-// cache is ours (a byte-bounded LRU with a TTL).
+// Panels of one dashboard often ask for the same data at once (the same range read for
+// bandwidth by protocol and by talker, the top 10 and the top 20 sources), and a range whose
+// windows are all closed never changes. The client asks the API for each distinct answer once
+// (field note 7: rate limits):
+//
+//   - a request in flight is joined by every caller that asks for it, or for a shorter list of
+//     it (coalescing);
+//   - answers for ranges whose windows are all closed are kept cacheTTL;
+//   - answers that can still change (a range that ends now, a look-back from the server's now)
+//     are kept shortTTL, and only while no window may have been indexed since (current);
+//   - a list answers every shorter list of the same order over the same range: the first n
+//     rows of a ranked list of m ≥ n rows are what the server returns for n, and a list that
+//     came back shorter than its limit is all there is (servable).
+//
+// The rules, and why each is exact, are in docs/time-ranges.md ("Many panels, one API").
 
 const (
-	// cacheBytes bounds the memory the cache holds; the oldest answers go first.
+	// cacheBytes bounds the memory the kept answers hold together; the oldest go first.
 	cacheBytes = 64 << 20
-	// cacheTTL bounds how long an answer is reused: long enough for a dashboard and its
-	// refreshes, short enough that retention dropping old windows shows up.
+	// cacheTTL bounds how long an answer for a closed range is reused: long enough for a
+	// dashboard and its refreshes, short enough that retention dropping old windows shows up.
 	cacheTTL = 5 * time.Minute
+	// shortTTL bounds how long an answer that can still change is reused, counted from when its
+	// request was made: enough for one dashboard load (its variables, then its panels), and
+	// shorter than Grafana's shortest auto-refresh (5 s), so a refresh asks again.
+	shortTTL = 5 * time.Second
 	// settleTime is how long after a window closes the plugin assumes it is indexed.
 	settleTime = 2 * WindowSize
 )
 
-type cached struct {
-	key     string
-	res     *answer
+// ask is one request as the share sees it.
+type ask struct {
+	url string // the request as sent
+	// family is the request without its limit: the lists of one order over one range. For a
+	// request that is not a list it is url, and limit is 0.
+	family string
+	limit  int
+	// closed: the range's windows are all closed, so its answer never changes.
+	closed bool
+	// window is the look-back in seconds of an aggregate endpoint (0 for /flows): its lower
+	// edge moves with the server's clock too.
+	window int64
+}
+
+// kept is an answer with what it may answer.
+type kept struct {
+	ask
+	res *answer
+	// seq orders the requests made (see lookback.Fresh); made is when, on the client's clock.
+	seq  uint64
+	made time.Time
+	// expires applies to closed ranges; the others are current.
 	expires time.Time
+	rows    int // rows of the list, -1 until counted
+}
+
+type flight struct {
+	limit int
+	seq   uint64
+	done  chan struct{}
+	res   *answer
+	err   error
 }
 
 type share struct {
-	flights singleflight.Group // requests in flight, by key
+	now func() time.Time
+	seq atomic.Uint64 // requests made so far
 
-	mu    sync.Mutex // guards the cache below
-	lru   *list.List // of *cached, most recent first
-	byKey map[string]*list.Element
-	size  int
+	mu       sync.Mutex // guards what follows
+	flights  map[string][]*flight
+	lru      *list.List // of *kept, most recent first
+	byFamily map[string][]*list.Element
+	size     int
 }
 
-func newShare() *share {
-	return &share{lru: list.New(), byKey: map[string]*list.Element{}}
+func newShare(now func() time.Time) *share {
+	return &share{now: now, flights: map[string][]*flight{}, lru: list.New(), byFamily: map[string][]*list.Element{}}
 }
 
-// do returns the answer for key: from the cache, from a request already in flight, or from
-// fetch. cacheable says whether a successful answer may be kept. A caller that joins a request
-// in flight waits for it only as long as its own ctx allows.
-func (s *share) do(ctx context.Context, key string, cacheable bool, fetch func() (*answer, error)) (*answer, error) {
-	if res, ok := s.cachedAnswer(key); ok {
-		return res, nil
+// do returns the answer to a (and the limit of the request that gave it, which may be longer
+// than a's: the caller keeps the rows it asked for): a kept answer, a request in flight, or
+// fetch. A caller that joins a request in flight waits for it only as long as its own ctx
+// allows. Under a lookback.Fresh only requests made after the Fresh's first call answer.
+func (s *share) do(ctx context.Context, a ask, fetch func() (*answer, error)) (*answer, int, error) {
+	var after uint64
+	if f := lookback.FreshOf(ctx); f != nil {
+		after = f.Mark(func() uint64 { return s.seq.Load() + 1 })
 	}
-	// led is set when this caller's fetch is the one that runs. That fetch uses this caller's
-	// ctx, so it ends as soon as ctx does, with an error that says more than ctx.Err() (the
-	// URL after redirects, a retry made): the caller waits for it rather than leaving.
-	var led atomic.Bool
-	ch := s.flights.DoChan(key, func() (res any, err error) {
-		led.Store(true)
-		// DoChan runs fn on a goroutine of its own and re-panics there, where nothing can
-		// recover: a panic would end the plugin process, so it becomes this request's error.
-		defer func() {
-			if p := recover(); p != nil {
-				res, err = nil, fmt.Errorf("internal error reading the API: %v", p)
-			}
-		}()
-		a, err := fetch()
-		if err != nil {
-			return nil, err
-		}
-		if cacheable {
-			// Stored before singleflight forgets the key, so a caller arriving now finds
-			// either the flight or the cache.
-			s.store(key, a)
-		}
-		return a, nil
-	})
-	select {
-	case r := <-ch:
-		return answerOf(r)
-	case <-ctx.Done():
-		if led.Load() {
-			return answerOf(<-ch)
-		}
-		return nil, ctx.Err()
-	}
-}
-
-func answerOf(r singleflight.Result) (*answer, error) {
-	if r.Err != nil {
-		return nil, r.Err
-	}
-	return r.Val.(*answer), nil
-}
-
-func (s *share) cachedAnswer(key string) (*answer, bool) {
+	now := s.now()
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	el, ok := s.byKey[key]
-	if !ok {
-		return nil, false
+	if k := s.keptFor(a, after, now); k != nil {
+		s.lru.MoveToFront(s.find(k))
+		s.mu.Unlock()
+		return k.res, k.limit, nil
 	}
-	c := el.Value.(*cached)
-	if !time.Now().Before(c.expires) {
-		s.remove(el)
-		return nil, false
+	for _, f := range s.flights[a.family] {
+		// A request in flight was made at the same moment: it answers a's length or longer.
+		if f.seq >= after && a.limit <= f.limit {
+			s.mu.Unlock()
+			select {
+			case <-f.done:
+				return f.res, f.limit, f.err
+			case <-ctx.Done():
+				return nil, 0, ctx.Err()
+			}
+		}
 	}
-	s.lru.MoveToFront(el)
-	return c.res, true
+	f := &flight{limit: a.limit, seq: s.seq.Add(1), done: make(chan struct{})}
+	s.flights[a.family] = append(s.flights[a.family], f)
+	s.mu.Unlock()
+
+	// The fetch runs on this caller's goroutine with its ctx, so it ends as soon as ctx does,
+	// with an error that says more than ctx.Err() (the URL after redirects, a retry made).
+	f.res, f.err = safely(fetch)
+	s.mu.Lock()
+	if f.err == nil {
+		// Kept before the flight is forgotten, so a caller arriving now finds one or the other.
+		s.store(&kept{ask: a, res: f.res, seq: f.seq, made: now, expires: s.now().Add(cacheTTL), rows: -1})
+	}
+	fs := s.flights[a.family]
+	for i := range fs {
+		if fs[i] == f {
+			fs = append(fs[:i], fs[i+1:]...)
+			break
+		}
+	}
+	if len(fs) == 0 {
+		delete(s.flights, a.family)
+	} else {
+		s.flights[a.family] = fs
+	}
+	s.mu.Unlock()
+	close(f.done)
+	return f.res, f.limit, f.err
 }
 
-func (s *share) store(key string, res *answer) {
-	if len(res.body) > cacheBytes/8 {
+// safely runs fetch. A panic while reading would otherwise end the plugin process for every
+// user: it becomes this request's error.
+func safely(fetch func() (*answer, error)) (res *answer, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			res, err = nil, fmt.Errorf("internal error reading the API: %v", p)
+		}
+	}()
+	return fetch()
+}
+
+// keptFor is a kept answer that answers a at now, made at or after request after, or nil.
+// Answers past their time are dropped on the way.
+func (s *share) keptFor(a ask, after uint64, now time.Time) *kept {
+	var found *kept
+	for _, el := range append([]*list.Element(nil), s.byFamily[a.family]...) {
+		k := el.Value.(*kept)
+		switch {
+		case k.expired(now):
+			s.remove(el)
+		case found == nil && k.seq >= after && k.current(now) && s.servable(k, a.limit):
+			found = k
+		}
+	}
+	return found
+}
+
+// expired says whether k can never answer again.
+func (k *kept) expired(now time.Time) bool {
+	if k.closed {
+		return !now.Before(k.expires)
+	}
+	return now.Sub(k.made) >= shortTTL
+}
+
+// current says whether k still answers at now. A closed range never changes: it is kept until
+// it expires. An answer that can change is kept shortTTL after its request, and only while no
+// window end lay on the server's clock between the answer and now: a window is indexed at or
+// after its end, so until the next end no new window can appear, and a look-back's lower edge
+// (server now − window) drops a window only as it passes that window's end. The server's
+// clock is the answer's Date header (whole seconds, so one second is added), advanced by the
+// time since the request was made; without a Date header, the client's clock.
+func (k *kept) current(now time.Time) bool {
+	if k.closed {
+		return now.Before(k.expires)
+	}
+	since := now.Sub(k.made)
+	if since < 0 || since >= shortTTL {
+		return false
+	}
+	taken := k.res.date
+	if taken.IsZero() {
+		taken = k.made
+	}
+	later := taken.Add(since + time.Second)
+	w := time.Duration(k.window) * time.Second
+	return !windowEndIn(taken, later) && (k.window == 0 || !windowEndIn(taken.Add(-w), later.Add(-w)))
+}
+
+// windowEndIn says whether a window ends in [a, b] (windows end on whole minutes). Both ends
+// count: whether a server counts a window ending exactly at its now, or at its now − window,
+// is not said by the API.
+func windowEndIn(a, b time.Time) bool {
+	size := WindowSize.Milliseconds()
+	return floorDiv(b.UnixMilli(), size) != floorDiv(a.UnixMilli()-1, size)
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+// servable says whether k's list answers a list of n rows of the same order: n is at most its
+// limit (its first n rows), or it returned fewer rows than its limit, so that it holds every
+// row the server has, or as many as the server gives (a server that caps limit gives that many
+// for any longer limit too). Requests that are not lists (limit 0) answer only themselves.
+func (s *share) servable(k *kept, n int) bool {
+	if n <= k.limit {
+		return true
+	}
+	if k.rows < 0 {
+		k.rows = listRows(k.res.body)
+	}
+	return k.rows >= 0 && k.rows < k.limit
+}
+
+// listRows counts the rows of a list answer: a JSON array (/top-talkers) or the "flows" of a
+// page; -1 when it is neither. Null entries hold no row and are not counted (as the decoders
+// leave them out).
+func listRows(body []byte) int {
+	var rows []json.RawMessage
+	if json.Unmarshal(body, &rows) != nil {
+		var page struct {
+			Flows []json.RawMessage `json:"flows"`
+		}
+		if json.Unmarshal(body, &page) != nil {
+			return -1
+		}
+		rows = page.Flows
+	}
+	n := 0
+	for _, r := range rows {
+		if string(r) != "null" {
+			n++
+		}
+	}
+	return n
+}
+
+func (s *share) find(k *kept) *list.Element {
+	for _, el := range s.byFamily[k.family] {
+		if el.Value.(*kept) == k {
+			return el
+		}
+	}
+	return nil
+}
+
+func (s *share) store(k *kept) {
+	if len(k.res.body) > cacheBytes/8 {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if el, ok := s.byKey[key]; ok {
-		s.remove(el)
+	// The newer answer replaces one to the same request.
+	for _, el := range append([]*list.Element(nil), s.byFamily[k.family]...) {
+		if o := el.Value.(*kept); o.url == k.url {
+			s.remove(el)
+		}
 	}
-	s.byKey[key] = s.lru.PushFront(&cached{key: key, res: res, expires: time.Now().Add(cacheTTL)})
-	s.size += len(res.body)
+	s.byFamily[k.family] = append(s.byFamily[k.family], s.lru.PushFront(k))
+	s.size += len(k.res.body)
 	for s.size > cacheBytes {
 		s.remove(s.lru.Back())
 	}
 }
 
 func (s *share) remove(el *list.Element) {
-	c := s.lru.Remove(el).(*cached)
-	delete(s.byKey, c.key)
-	s.size -= len(c.res.body)
+	k := s.lru.Remove(el).(*kept)
+	els := s.byFamily[k.family]
+	for i := range els {
+		if els[i] == el {
+			els = append(els[:i], els[i+1:]...)
+			break
+		}
+	}
+	if len(els) == 0 {
+		delete(s.byFamily, k.family)
+	} else {
+		s.byFamily[k.family] = els
+	}
+	s.size -= len(k.res.body)
+}
+
+// rankedFloor is the fewest rows a /top-talkers request asks for. Panels start in any order:
+// had the top 10 been asked alone before the top 20 of the same ranking, both would go out.
+// Asked at 100 rows (a few kilobytes), the lists a dashboard shows are one request, which also
+// answers the variable that lists 100 sources.
+const rankedFloor = 100
+
+// talkersWire is the request made for p: at least rankedFloor rows.
+func talkersWire(p TopTalkersParams) TopTalkersParams {
+	if p.Limit > 0 {
+		p.Limit = max(p.Limit, rankedFloor)
+	}
+	return p
+}
+
+// flowsWire is the request made for p: the API's defaults (sort by timestamp, descending) said,
+// and a list shorter than the data source's page size asked at that size, so that a count
+// (limit=1), a small table and the first page of a read of the same range are one request.
+func (c *Client) flowsWire(p FlowsParams) FlowsParams {
+	if p.Sort == "" {
+		p.Sort = "timestamp"
+	}
+	if p.Order == "" {
+		p.Order = "desc"
+	}
+	if p.Limit > 0 {
+		p.Limit = max(p.Limit, c.pageSize)
+	}
+	return p
+}
+
+// firstRows is the first n rows of a list (all of them when n ≤ 0: nothing was cut).
+func firstRows[T any](rows []T, n int) []T {
+	if n <= 0 || len(rows) <= n {
+		return rows
+	}
+	return rows[:n:n]
+}
+
+// keep makes a page answered by a request for asked rows the page a request for n rows gets:
+// its first n rows, and the limit the server says it used (it says at most what it was asked).
+func (p *FlowPage) keep(n, asked int) {
+	if n <= 0 || n == asked {
+		return
+	}
+	if len(p.Flows) > n {
+		// A copy, so that the rows not kept are not held by the caller.
+		p.Flows = append([]Flow(nil), p.Flows[:n]...)
+	}
+	if n < asked {
+		p.Limit = min(p.Limit, n)
+	}
 }

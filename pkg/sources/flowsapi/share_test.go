@@ -52,10 +52,6 @@ func TestIdenticalConcurrentRequestsAreMadeOnce(t *testing.T) {
 	if pages[1].Flows[0].ID == "changed" || len(pages[5].Flows) != 20 {
 		t.Fatal("callers share one decoded answer")
 	}
-	// The range ends now: its last window may still change, so a later request asks again.
-	if _, err := c.Flows(context.Background(), p); err != nil || n.Load() != 2 {
-		t.Fatalf("open range: %d requests, err %v", n.Load(), err)
-	}
 }
 
 // A range whose windows are all closed never changes: asking again costs no request.
@@ -69,13 +65,6 @@ func TestClosedRangesAreCached(t *testing.T) {
 	second, err := c.Flows(context.Background(), closed)
 	if err != nil || n.Load() != 1 || second.Total != first.Total || second.Flows[7].ID != first.Flows[7].ID {
 		t.Fatalf("second read: %d requests, err %v", n.Load(), err)
-	}
-	// Aggregate endpoints look back from the server's now: never cached.
-	tp := flowsapi.TopTalkersParams{WindowSecs: 3600, By: "bytes", Dim: "src", Limit: 5}
-	c.TopTalkers(context.Background(), tp)
-	c.TopTalkers(context.Background(), tp)
-	if n.Load() != 3 {
-		t.Fatalf("top talkers: %d requests in all, want 3", n.Load())
 	}
 }
 

@@ -67,6 +67,7 @@ func NewSource(_ context.Context, cfg engine.Config) (engine.Source, error) {
 		limits.InstanceBytes = cfg.Common.InstanceBytes
 	}
 	c.SetLimits(limits)
+	c.SetPageSize(max(cfg.Common.PageSize, 1))
 	return &Source{client: c, pageSize: max(cfg.Common.PageSize, 1), now: now}, nil
 }
 
