@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -248,11 +249,7 @@ func startPeak() func() uint64 {
 //
 //	go test -run '^$' -bench BenchmarkOverviewFirstLoad -benchtime 1x ./pkg/plugin
 func BenchmarkOverviewFirstLoad(b *testing.B) {
-	dsUID := provFlowsDatasource(b).UID
-	d, ok := provDashboards(b)["flows-overview"]
-	if !ok {
-		b.Fatal("no flows-overview dashboard")
-	}
+	o := overviewQueries(b)
 	for range b.N {
 		cfg := provSimulatorConfig(b)
 		c := newClock(testNow)
@@ -267,73 +264,116 @@ func BenchmarkOverviewFirstLoad(b *testing.B) {
 			sim.ServeHTTP(w, r)
 		}))
 		ds := newTestDatasource(b, srv.URL, testToken, provFlowsDatasource(b).JSONData, c.Now)
-
-		vars := provDashboardVars{single: map[string]string{"__interval": "1m", "__interval_ms": "60000"}, multi: map[string][]string{}}
-		var variableQueries []string
-		for _, v := range d.Templating.List {
-			switch v.Type {
-			case "datasource":
-				vars.single[v.Name] = dsUID
-			case "textbox", "constant":
-				var def string
-				_ = json.Unmarshal(v.Query, &def)
-				vars.single[v.Name] = def
-			case "query":
-				vars.multi[v.Name] = nil // All: no filter
-				var q map[string]any
-				_ = json.Unmarshal(v.Query, &q)
-				q["refId"] = "variable-" + v.Name
-				body, _ := provParse(b, "variable", vars.interpolate(q).(map[string]any))
-				variableQueries = append(variableQueries, body)
+		for ref, r := range o.load(ds) {
+			if r.Error != nil {
+				b.Errorf("%s: %v", ref, r.Error)
 			}
 		}
-		tr := backend.TimeRange{From: testNow.Add(-time.Hour), To: testNow}
-		ask := func(bodies []string) {
-			req := &backend.QueryDataRequest{}
-			for _, body := range bodies {
-				var probe struct{ RefID, QueryType string }
-				_ = json.Unmarshal([]byte(body), &probe)
-				req.Queries = append(req.Queries, backend.DataQuery{RefID: probe.RefID, QueryType: probe.QueryType, JSON: json.RawMessage(body),
-					TimeRange: tr, Interval: time.Minute, MaxDataPoints: 1000})
-			}
-			resp, err := ds.QueryData(context.Background(), req)
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			for ref, r := range resp.Responses {
-				if r.Error != nil {
-					b.Errorf("%s: %v", ref, r.Error)
-				}
-			}
-		}
-		var wg sync.WaitGroup
-		for _, q := range variableQueries {
-			wg.Go(func() { ask([]string{q}) })
-		}
-		wg.Wait()
-		panels := d.panels()
-		for _, p := range panels {
-			var bodies []string
-			for _, raw := range p.Targets {
-				var target map[string]any
-				_ = json.Unmarshal(raw, &target)
-				body, _ := provParse(b, "target", vars.interpolate(target).(map[string]any))
-				bodies = append(bodies, body)
-			}
-			wg.Go(func() { ask(bodies) })
-		}
-		wg.Wait()
 		srv.Close()
 		distinct := map[string]bool{}
 		for _, u := range urls {
 			distinct[u] = true
 		}
-		fmt.Printf("flows-overview first load: %d requests to the Flows API, %d distinct (%d variable queries, %d panels)\n", len(urls), len(distinct), len(variableQueries), len(panels))
+		fmt.Printf("flows-overview first load: %d requests to the Flows API, %d distinct (%d variable queries, %d panels)\n", len(urls), len(distinct), len(o.variables), len(o.panels))
 		for _, u := range slices.Sorted(slices.Values(urls)) {
 			fmt.Println("  ", u)
 		}
 	}
+}
+
+// overview is the provisioned flows-overview dashboard's queries as Grafana sends them on its
+// first load (variables at All, last 1 h): the query variables' and each panel's, by name.
+type overview struct {
+	variables, panels []overviewRequest
+}
+
+type overviewRequest struct {
+	name   string
+	bodies []string // one QueryData with these queries
+}
+
+func overviewQueries(t testing.TB) overview {
+	t.Helper()
+	dsUID := provFlowsDatasource(t).UID
+	d, ok := provDashboards(t)["flows-overview"]
+	if !ok {
+		t.Fatal("no flows-overview dashboard")
+	}
+	vars := provDashboardVars{single: map[string]string{"__interval": "1m", "__interval_ms": "60000"}, multi: map[string][]string{}}
+	var o overview
+	for _, v := range d.Templating.List {
+		switch v.Type {
+		case "datasource":
+			vars.single[v.Name] = dsUID
+		case "textbox", "constant":
+			var def string
+			_ = json.Unmarshal(v.Query, &def)
+			vars.single[v.Name] = def
+		case "query":
+			vars.multi[v.Name] = nil // All: no filter
+			var q map[string]any
+			_ = json.Unmarshal(v.Query, &q)
+			q["refId"] = "variable-" + v.Name
+			body, _ := provParse(t, "variable", vars.interpolate(q).(map[string]any))
+			o.variables = append(o.variables, overviewRequest{name: "variable " + v.Name, bodies: []string{body}})
+		}
+	}
+	for _, p := range d.panels() {
+		r := overviewRequest{name: "panel " + p.Title}
+		for _, raw := range p.Targets {
+			var target map[string]any
+			_ = json.Unmarshal(raw, &target)
+			body, _ := provParse(t, "target", vars.interpolate(target).(map[string]any))
+			r.bodies = append(r.bodies, body)
+		}
+		o.panels = append(o.panels, r)
+	}
+	return o
+}
+
+// ask runs one request's queries in one QueryData over the last hour; responses are keyed
+// "name/refId". A failed QueryData is an error response under "name".
+func (r overviewRequest) ask(ds *Datasource) map[string]backend.DataResponse {
+	req := &backend.QueryDataRequest{}
+	tr := backend.TimeRange{From: testNow.Add(-time.Hour), To: testNow}
+	for _, body := range r.bodies {
+		var probe struct{ RefID, QueryType string }
+		_ = json.Unmarshal([]byte(body), &probe)
+		req.Queries = append(req.Queries, backend.DataQuery{RefID: probe.RefID, QueryType: probe.QueryType, JSON: json.RawMessage(body),
+			TimeRange: tr, Interval: time.Minute, MaxDataPoints: 1000})
+	}
+	out := map[string]backend.DataResponse{}
+	resp, err := ds.QueryData(context.Background(), req)
+	if err != nil {
+		out[r.name] = backend.DataResponse{Error: err}
+		return out
+	}
+	for ref, res := range resp.Responses {
+		out[r.name+"/"+ref] = res
+	}
+	return out
+}
+
+// load loads the dashboard on ds as Grafana does: the variables at once, then, when they have
+// answered, every panel at once.
+func (o overview) load(ds *Datasource) map[string]backend.DataResponse {
+	var mu sync.Mutex
+	out := map[string]backend.DataResponse{}
+	run := func(rs []overviewRequest) {
+		var wg sync.WaitGroup
+		for _, r := range rs {
+			wg.Go(func() {
+				got := r.ask(ds)
+				mu.Lock()
+				maps.Copy(out, got)
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+	}
+	run(o.variables)
+	run(o.panels)
+	return out
 }
 
 // BenchmarkFlowsTable100k measures the peak Go heap of reading a 100,000-row flows table
