@@ -207,6 +207,10 @@ type SeriesPlan struct {
 	// many requests that width would have taken, and Budget what the query could spend.
 	WidenedFrom         time.Duration
 	WidenedNeed, Budget int
+	// Head is the talker list of the look-back at the first bucket read, when it was asked:
+	// it covers every bucket read, so it bounds a key's total over them at once (much tighter
+	// than the sum of per-bucket bounds when lists are cut).
+	Head *Cum
 	// Covered is the span read [CoveredFrom, CoveredTo) as window ends; the rest is null.
 	CoveredFrom, CoveredTo int64
 	// Reason says why part of the range was not read, for the notice.
@@ -298,6 +302,9 @@ func (p *Planner) Series(ctx context.Context, q SeriesQuery) (*SeriesPlan, error
 	at := map[int64]Point{}
 	for _, pt := range points {
 		at[pt.End] = pt
+	}
+	if pt, ok := at[ends[firstRead]]; ok && pt.Talkers != nil {
+		out.Head = pt.Talkers
 	}
 	closedBefore := LastEnd(sn-p.cfg.Settle.Milliseconds()) + WindowMs
 	for b := firstRead; b < buckets; b++ {
