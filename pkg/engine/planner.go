@@ -115,7 +115,13 @@ func (e *Engine) plannedTotals(ctx context.Context, from, to time.Time, f Filter
 	if fits {
 		return nil, nil
 	}
-	tot, err := e.planner.RangeTotals(ctx, from, to, dim, by, max(limit, 1), e.talkerLimit())
+	var refined string
+	refine := func(sp *lookback.SeriesPlan) {
+		if dim != "" {
+			refined = e.refineCutKeys(ctx, sp, SeriesSpec{From: from, To: to, GroupBy: dim, TopN: max(limit, 1), Metric: by})
+		}
+	}
+	tot, err := e.planner.RangeTotals(ctx, from, to, dim, by, max(limit, 1), e.talkerLimit(), refine)
 	if errors.Is(err, lookback.ErrClockUnknown) {
 		return nil, nil // the records path: what the row cap holds, and a notice saying so
 	}
@@ -130,6 +136,9 @@ func (e *Engine) plannedTotals(ctx context.Context, from, to time.Time, f Filter
 		}
 	}
 	agg := &Aggregation{Executed: planExecuted(tot.Plan, count)}
+	if refined != "" {
+		agg.Executed += "; " + refined
+	}
 	if dim == "" {
 		for _, r := range tot.Rows {
 			agg.Protocols = append(agg.Protocols, ProtocolRow{Protocol: r.Key, Bytes: r.Bytes, Packets: r.Packets, Flows: r.Flows})
