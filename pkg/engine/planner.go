@@ -351,7 +351,7 @@ func seriesFromPlan(sp *lookback.SeriesPlan, spec SeriesSpec) SeriesResult {
 		// A key below the cut whose upper bound beats the last kept key's lower bound, or a
 		// key no list showed whose traffic could add up to more, could change the ranking.
 		rankingSure := true
-		if keep > 0 {
+		if keep > 0 && !bounds.exact {
 			last := totals[keys[keep-1]]
 			rankingSure = bounds.unlisted <= last
 			for _, k := range keys[keep:] {
@@ -444,13 +444,16 @@ type seriesBounds struct {
 	metric string
 	// unlisted is the most a key that no list showed can hold over the whole range.
 	unlisted float64
+	// exact is true when every bucket read is exact (complete lists): no key has a bound.
+	exact bool
 }
 
 func planBounds(sp *lookback.SeriesPlan, metric string) seriesBounds {
-	b := seriesBounds{sp: sp, metric: metric}
+	b := seriesBounds{sp: sp, metric: metric, exact: true}
 	for i, iv := range sp.Intervals {
 		if iv != nil && i < len(sp.Unlisted) {
 			b.unlisted += float64(sp.Unlisted[i].Metric(metric))
+			b.exact = b.exact && sp.Unlisted[i] == (lookback.Row{}) && iv.Exact()
 		}
 	}
 	if sp.Head != nil {
