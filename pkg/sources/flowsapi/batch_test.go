@@ -305,3 +305,27 @@ func TestCountSmallTableAndFirstPageAreOneRequest(t *testing.T) {
 		}
 	}
 }
+
+// A /flows request without a limit gets the server's default length (50): the longer list of
+// the same range does not answer it, and it answers no list.
+func TestARequestWithoutLimitIsNotAList(t *testing.T) {
+	ctx := context.Background()
+	e := newBatchEnv(t, simulator.Config{})
+	r := flowsapi.FlowsParams{From: now.Add(-time.Hour), To: now, Sort: "timestamp", Order: "desc"}
+	long := r
+	long.Limit = 1000
+	if _, err := e.c.Flows(ctx, long); err != nil {
+		t.Fatal(err)
+	}
+	def, err := e.c.Flows(ctx, r)
+	if err != nil || len(def.Flows) != 50 || e.n.Load() != 2 {
+		t.Fatalf("no limit: %d rows, %d requests, %v", len(def.Flows), e.n.Load(), err)
+	}
+	short := r
+	short.Limit = 10
+	e.c.Flows(ctx, short)
+	e.c.Flows(ctx, r)
+	if e.n.Load() != 2 {
+		t.Fatalf("%d requests, want 2", e.n.Load())
+	}
+}

@@ -224,7 +224,8 @@ func (c *Client) getShared(ctx context.Context, path string, v url.Values, limit
 				rest[k] = vs
 			}
 		}
-		a.family = endpoint + "?" + rest.Encode()
+		// Marked, so that a request without a limit (the server's default) is not its family.
+		a.family = endpoint + "?" + rest.Encode() + "#list"
 	}
 	q, own := c.queryOf(ctx)
 	if own {
