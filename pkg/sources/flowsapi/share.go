@@ -38,6 +38,10 @@ const (
 	// request was made: enough for one dashboard load (its variables, then its panels), and
 	// shorter than Grafana's shortest auto-refresh (5 s), so a refresh asks again.
 	shortTTL = 5 * time.Second
+	// shortBytes bounds, within cacheBytes, the answers kept shortTTL: enough for the first pages
+	// a dashboard's panels read of one range (about 35 pages of 1000 records), while a read of
+	// 100,000 records does not hold all its pages for those seconds.
+	shortBytes = 16 << 20
 	// settleTime is how long after a window closes the plugin assumes it is indexed.
 	settleTime = 2 * WindowSize
 )
@@ -85,6 +89,8 @@ type share struct {
 	lru      *list.List // of *kept, most recent first
 	byFamily map[string][]*list.Element
 	size     int
+	// shortSize is the part of size that answers kept shortTTL hold.
+	shortSize int
 }
 
 func newShare(now func() time.Time) *share {
@@ -281,8 +287,18 @@ func (s *share) store(k *kept) {
 	}
 	s.byFamily[k.family] = append(s.byFamily[k.family], s.lru.PushFront(k))
 	s.size += len(k.res.body)
+	if !k.closed {
+		s.shortSize += len(k.res.body)
+	}
 	for s.size > cacheBytes {
 		s.remove(s.lru.Back())
+	}
+	for el := s.lru.Back(); s.shortSize > shortBytes && el != nil; {
+		prev := el.Prev()
+		if !el.Value.(*kept).closed {
+			s.remove(el)
+		}
+		el = prev
 	}
 }
 
@@ -301,6 +317,9 @@ func (s *share) remove(el *list.Element) {
 		s.byFamily[k.family] = els
 	}
 	s.size -= len(k.res.body)
+	if !k.closed {
+		s.shortSize -= len(k.res.body)
+	}
 }
 
 // rankedFloor is the fewest rows a /top-talkers request asks for. Panels start in any order:
