@@ -84,7 +84,11 @@ var faultCases = []faultCase{
 	{name: "null ids", fault: &simulator.Fault{NullIDs: true}, succeed: true},
 	{name: "null ids, ignores offset", fault: &simulator.Fault{NullIDs: true, IgnoreOffset: true}},
 	{name: "long strings 100", fault: &simulator.Fault{LongStrings: 100}, succeed: true},
-	{name: "long strings 10 kB", fault: &simulator.Fault{LongStrings: 10_000}, want: "exceed 8 MB|before the timeout"},
+	// Every page passes the query budget, and so does the range's count, which is asked at the
+	// page size to share the first page (pkg/sources/flowsapi/share.go): without a count, the
+	// look-back planner answers the queries it can from the aggregate endpoints, whose rows stay
+	// small; those answers must equal the reference. The rest fail.
+	{name: "long strings 10 kB", fault: &simulator.Fault{LongStrings: 10_000}},
 	{name: "padded 256 kB", fault: &simulator.Fault{PadBytes: 256 << 10}, succeed: true},
 	{name: "padded 64 MB", fault: &simulator.Fault{PadBytes: 64 << 20}, want: "exceed 8 MB"},
 	// A query that reuses pages another query read (coalesced, or cached for a closed range)
