@@ -154,6 +154,8 @@ func TestSecretsNeverLeakFromAnySource(t *testing.T) {
 				{Status: 401},
 			} {
 				e.sim.SetFault(fault)
+				// Later loads: the Flows API client keeps answers for 5 s (flowsapi/share.go).
+				e.clock.ms.Add(5000)
 				exercise(good)
 			}
 			e.sim.SetFault(nil)
