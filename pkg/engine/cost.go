@@ -31,17 +31,35 @@ func (e *Engine) requestBudget() int {
 // page by page.
 func (e *Engine) streams() bool {
 	_, counts := e.src.(Counter)
-	return counts
+	_, pages := e.src.(PageReader)
+	return counts && pages
 }
 
-// readBudgetRows is the most records a streamed read may page through.
-func (e *Engine) readBudgetRows() int { return e.requestBudget() * max(e.pageSize, 1) }
+// ReadBudgeter is a source that bounds what one query may read in all (the Flows API: its
+// query byte budget, queryBudgetMB), said as records. A streamed read that would pass it is not
+// planned: it would fail part-way.
+type ReadBudgeter interface {
+	ReadBudgetRecords() int
+}
+
+// readBudgetRows is the most records a streamed read may page through (the read budget): the
+// request budget's pages, and what the source's own budget allows.
+func (e *Engine) readBudgetRows() int {
+	n := e.requestBudget() * max(e.pageSize, 1)
+	if b, ok := e.src.(ReadBudgeter); ok && b.ReadBudgetRecords() > 0 {
+		n = min(n, b.ReadBudgetRecords())
+	}
+	return n
+}
 
 // rangeCount is what counting a range said: its records (summed over the filter combinations,
 // an upper bound when combinations overlap) and the pages reading them takes.
 type rangeCount struct {
 	n, pages int
 	known    bool
+	// combos is the number of filter combinations: several are merged by holding their records
+	// (ReadEach), so only one may be streamed.
+	combos int
 }
 
 // countRange counts the records of a range and filters: without filters by countFits (one
@@ -54,14 +72,16 @@ func (e *Engine) countRange(ctx context.Context, from, to time.Time, f Filters) 
 		if n < 0 {
 			return rangeCount{}
 		}
-		return rangeCount{n: n, pages: max(1, (n+page-1)/page), known: true}
+		return rangeCount{n: n, pages: max(1, (n+page-1)/page), known: true, combos: 1}
 	}
 	c, ok := e.src.(Counter)
 	if !ok {
 		return rangeCount{}
 	}
 	combos, err := e.Combinations(f)
-	if err != nil {
+	if err != nil || len(combos) > 1 {
+		// Several combinations are merged by holding their records: none is streamed, so
+		// counting them would only cost requests.
 		return rangeCount{}
 	}
 	var rc rangeCount
@@ -73,7 +93,7 @@ func (e *Engine) countRange(ctx context.Context, from, to time.Time, f Filters) 
 		rc.n += n
 		rc.pages += max(1, (n+page-1)/page)
 	}
-	rc.known = true
+	rc.known, rc.combos = true, len(combos)
 	return rc
 }
 
@@ -91,13 +111,14 @@ type costChoice struct {
 	hasLookback bool
 	lookback    lookback.PlanCost
 	budget      int
+	readBudget  int // records
 }
 
 func (e *Engine) newCostChoice(rc rangeCount, streams bool) costChoice {
-	c := costChoice{count: rc, budget: e.requestBudget()}
+	c := costChoice{count: rc, budget: e.requestBudget(), readBudget: e.readBudgetRows()}
 	c.paging = lookback.PagingEstimate(int64(rc.n), max(e.pageSize, 1))
 	c.paging.Requests = rc.pages
-	c.pagingFits = streams && rc.known && rc.pages <= c.budget
+	c.pagingFits = streams && rc.known && rc.combos == 1 && rc.pages <= c.budget && rc.n <= e.readBudgetRows()
 	return c
 }
 
@@ -116,8 +137,14 @@ func (c costChoice) page() bool {
 // why says how the plan was chosen, for ExecutedQueryString.
 func (c costChoice) why() string {
 	pg := fmt.Sprintf("paging ≈ %s (%s)", costOf(c.paging), plural(c.paging.Requests, "page"))
-	if !c.pagingFits {
+	switch {
+	case c.pagingFits:
+	case c.count.combos > 1:
+		pg = fmt.Sprintf("paging %d filter combinations would hold their records to merge them", c.count.combos)
+	case c.paging.Requests > c.budget:
 		pg = fmt.Sprintf("paging would take %s, more than the %d requests a query may make", plural(c.paging.Requests, "page"), c.budget)
+	default:
+		pg = fmt.Sprintf("paging %d records would pass the %d a query may read", c.count.n, c.readBudget)
 	}
 	if !c.hasLookback {
 		return pg

@@ -172,7 +172,7 @@ func (e *Engine) lookbackNote(from, to time.Time, how string, cost func(rate flo
 	switch {
 	case seen && known.n > e.rowCap:
 		page := max(e.pageSize, 1)
-		c := e.newCostChoice(rangeCount{n: known.n, pages: max(1, (known.n+page-1)/page), known: true}, e.streams())
+		c := e.newCostChoice(rangeCount{n: known.n, pages: max(1, (known.n+page-1)/page), known: true, combos: 1}, e.streams())
 		c.hasLookback, c.lookback = true, lb
 		if c.page() {
 			return fmt.Sprintf("Paging plan: a range this long held %d records when last counted, more than the row cap (%d), so every record is read from %s page by page and aggregated as it arrives (none held), about %s in all; %s (the look-back aggregates: %s).",
@@ -191,12 +191,11 @@ func (e *Engine) lookbackNote(from, to time.Time, how string, cost func(rate flo
 
 // streamNote says how a query with filters (no look-back) is answered above the row cap.
 func (e *Engine) streamNote(f Filters) string {
-	counts := "one request"
 	if combos, err := e.Combinations(f); err == nil && len(combos) > 1 {
-		counts = fmt.Sprintf("one request per filter combination, %d", len(combos))
+		return fmt.Sprintf("Several filter values make %d combinations, read and merged by holding their records: at most the row cap (%d) is read, with a warning when there are more.", len(combos), e.rowCap)
 	}
-	return fmt.Sprintf("The query first counts the range's records (%s); when they are more than the row cap (%d) and fit %d pages of %d (the read budget), every record is read page by page and aggregated as it arrives (none held), exact; beyond that only the row cap's records are read, with a warning.",
-		counts, e.rowCap, e.requestBudget(), max(e.pageSize, 1))
+	return fmt.Sprintf("The query first counts the range's records (one request); when they are more than the row cap (%d) and within the read budget (%d records: %d pages of %d, and the source's own budget), every record is read page by page and aggregated as it arrives (none held), exact; beyond that only the row cap's records are read, with a warning.",
+		e.rowCap, e.readBudgetRows(), e.requestBudget(), max(e.pageSize, 1))
 }
 
 func plural(n int, what string) string {
