@@ -168,9 +168,12 @@ func costOf(est lookback.Estimate) string {
 }
 
 // streamedExecuted is ExecutedQueryString of a streamed plan.
-func (e *Engine) streamedExecuted(c costChoice, set *RecordSet, pages int) string {
+func (e *Engine) streamedExecuted(c costChoice, set *RecordSet, pages, asks int) string {
 	s := fmt.Sprintf("plan: %s; the range holds %d records (more than the row cap, %d): every record read from %s, %s aggregated as each arrives (none held); %s",
-		plural(pages, "request"), c.count.n, e.rowCap, e.recordsFrom(), plural(pages, "page"), c.why())
+		plural(pages+asks, "request"), c.count.n, e.rowCap, e.recordsFrom(), plural(pages, "page"), c.why())
+	if asks > 0 {
+		s += "; the oldest window the source holds asked once (retention)"
+	}
 	if len(set.Requests) > 0 {
 		s += "\n" + strings.Join(set.Requests, "\n")
 	}
@@ -197,9 +200,24 @@ func (e *Engine) readStreamed(ctx context.Context, from, to time.Time, f Filters
 	return set, pages, nil
 }
 
+// oldestHeld is the end of the oldest window the source holds (0: unknown, or all of them), and
+// the requests asking took: windows before it left the source's retention, so a streamed read
+// finds no records there, which is not zero traffic.
+func (e *Engine) oldestHeld(ctx context.Context) (int64, int, error) {
+	if e.planner == nil {
+		return 0, 0, nil
+	}
+	return e.planner.Oldest(ctx)
+}
+
 // streamedSeries answers a series by paging through its records (spec.Width already widened
-// for the point cap).
+// for the point cap). Buckets before the source's retention are unread (null), as on the
+// look-back path, never 0.
 func (e *Engine) streamedSeries(ctx context.Context, spec SeriesSpec, asked time.Duration, f Filters, c costChoice) (*SeriesAnswer, error) {
+	oldest, asks, err := e.oldestHeld(ctx)
+	if err != nil {
+		return nil, err
+	}
 	acc := newSeriesAccumulator(spec)
 	set, pages, err := e.readStreamed(ctx, spec.From, spec.To, f, acc.page)
 	if err != nil {
@@ -209,17 +227,63 @@ func (e *Engine) streamedSeries(ctx context.Context, spec SeriesSpec, asked time
 	if res.Width != asked {
 		res.WidenedFrom = asked
 	}
-	return &SeriesAnswer{Result: res, Executed: e.streamedExecuted(c, set, pages), Set: set}, nil
+	markRetention(&res, spec, oldest)
+	return &SeriesAnswer{Result: res, Executed: e.streamedExecuted(c, set, pages, asks), Set: set}, nil
 }
 
-// streamedTotals answers talkers (dim) or protocols (dim "") by paging through the range.
+// markRetention marks the buckets whose first window ended before oldest as unread, and says
+// what the series covers.
+func markRetention(res *SeriesResult, spec SeriesSpec, oldest int64) {
+	if oldest <= 0 || res.Buckets == 0 {
+		return
+	}
+	wm, win := res.Width.Milliseconds(), lookback.WindowMs
+	first := lookback.FirstEnd(spec.From.UnixMilli()) - win
+	start := res.Start.UnixMilli()
+	covered := -1
+	for b := range res.Buckets {
+		if max(start+int64(b)*wm, first)+win >= oldest {
+			covered = b
+			break
+		}
+		if res.Unread == nil {
+			res.Unread = make([]bool, res.Buckets)
+		}
+		res.Unread[b] = true
+		for _, s := range res.Series {
+			s.Values[b] = 0
+		}
+	}
+	if res.Unread == nil {
+		return
+	}
+	from := spec.To.UTC()
+	if covered >= 0 {
+		from = time.UnixMilli(max(start+int64(covered)*wm, first)).UTC()
+	}
+	res.Partial = fmt.Sprintf("covers %s – %s of %s – %s: the source no longer holds windows before %s (its retention); narrow the time range to see the rest",
+		from.Format(time.RFC3339), spec.To.UTC().Format(time.RFC3339), spec.From.UTC().Format(time.RFC3339), spec.To.UTC().Format(time.RFC3339),
+		time.UnixMilli(oldest-win).UTC().Format(time.RFC3339))
+}
+
+// streamedTotals answers talkers (dim) or protocols (dim "") by paging through the range. A
+// range reaching before the source's retention fails, as on the look-back path: ranking what
+// is left as if it were the whole range would be wrong.
 func (e *Engine) streamedTotals(ctx context.Context, from, to time.Time, f Filters, dim, by string, limit int, reason string, c costChoice) (*Aggregation, error) {
+	oldest, asks, err := e.oldestHeld(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if oldest > 0 && lookback.FirstEnd(from.UnixMilli()) < oldest {
+		return nil, Downstream(http.StatusNotFound, fmt.Errorf("%s – %s cannot be totalled: the source no longer holds windows before %s (its retention); choose a range inside what the %s server holds",
+			from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339), time.UnixMilli(oldest-lookback.WindowMs).UTC().Format(time.RFC3339), e.src.Name()))
+	}
 	acc := newTotalsAccumulator(dim)
 	set, pages, err := e.readStreamed(ctx, from, to, f, acc.page)
 	if err != nil {
 		return nil, err
 	}
-	agg := &Aggregation{Executed: e.streamedExecuted(c, set, pages), ComputedBecause: reason, Set: set}
+	agg := &Aggregation{Executed: e.streamedExecuted(c, set, pages, asks), ComputedBecause: reason, Set: set}
 	if dim == "" {
 		agg.Protocols = acc.protocols()
 	} else {

@@ -176,7 +176,7 @@ func (e *Engine) lookbackNote(from, to time.Time, how string, cost func(rate flo
 		c.hasLookback, c.lookback = true, lb
 		if c.page() {
 			return fmt.Sprintf("Paging plan: a range this long held %d records when last counted, more than the row cap (%d), so every record is read from %s page by page and aggregated as it arrives (none held), about %s in all; %s (the look-back aggregates: %s).",
-				known.n, e.rowCap, e.recordsFrom(), plural(c.paging.Requests+count, "request"), c.why(), how)
+				known.n, e.rowCap, e.recordsFrom(), plural(c.paging.Requests+count+e.oldestAsk(), "request"), c.why(), how)
 		}
 		return fmt.Sprintf("Look-back plan: a range this long held %d records when last counted, more than the row cap (%d), so the answer comes %s; %s. The records are not read.", known.n, e.rowCap, plan, c.why())
 	case seen:
@@ -187,6 +187,15 @@ func (e *Engine) lookbackNote(from, to time.Time, how string, cost func(rate flo
 		paging = fmt.Sprintf(", or, when that costs less (few records a minute over a long range), by reading every record page by page (one request per page of %d, at most %d pages) and aggregating each as it arrives", max(e.pageSize, 1), e.requestBudget())
 	}
 	return fmt.Sprintf("Look-back plan: the query first counts the range's records (one request); when they are more than the row cap (%d), the answer comes %s%s, instead of the reads below.", e.rowCap, plan, paging)
+}
+
+// oldestAsk is the request a streamed plan makes for the source's oldest window (retention),
+// when it is not known yet.
+func (e *Engine) oldestAsk() int {
+	if e.planner == nil || e.planner.OldestKnown() {
+		return 0
+	}
+	return 1
 }
 
 // streamNote says how a query with filters (no look-back) is answered above the row cap.

@@ -136,6 +136,19 @@ func (p *Planner) oldestEnd(ctx context.Context, now int64) (int64, int, error) 
 	return o, 1, nil
 }
 
+// Oldest is the end of the oldest window the source holds, as plans see it (asked at most once
+// a ClockTTL), and how many requests that took (0 or 1).
+func (p *Planner) Oldest(ctx context.Context) (int64, int, error) {
+	return p.oldestEnd(ctx, 0)
+}
+
+// OldestKnown reports whether Oldest would answer without a request.
+func (p *Planner) OldestKnown() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return !p.oldestAt.IsZero() && p.cfg.Now().Sub(p.oldestAt) < p.cfg.ClockTTL
+}
+
 func (p *Planner) cached(k cacheKey) *Interval {
 	p.mu.Lock()
 	defer p.mu.Unlock()
