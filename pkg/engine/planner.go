@@ -142,6 +142,13 @@ func (e *Engine) plannedTotals(ctx context.Context, from, to time.Time, f Filter
 		count = rc.n
 	}
 	tot, err := e.planner.RangeTotals(ctx, from, to, dim, by, max(limit, 1), e.talkerLimit())
+	if errors.Is(err, lookback.ErrClockUnknown) {
+		if choice.pagingFits {
+			choice.hasLookback = false // no look-back plan after all: the clock cannot be placed
+			return e.streamedTotals(ctx, from, to, f, dim, by, limit, reason, choice)
+		}
+		return nil, nil // the records path: what the row cap holds, and a notice saying so
+	}
 	if err != nil {
 		return nil, e.planError(err)
 	}
@@ -251,15 +258,35 @@ func (e *Engine) plannedSeries(ctx context.Context, spec SeriesSpec, f Filters) 
 		count = rc.n
 	}
 	sp, err := e.planner.Series(ctx, sq)
+	if errors.Is(err, lookback.ErrClockUnknown) {
+		if choice.pagingFits {
+			choice.hasLookback = false // no look-back plan after all: the clock cannot be placed
+			spec.Width = sq.Width
+			return e.streamedSeries(ctx, spec, asked, f, choice)
+		}
+		return nil, nil // the records path: what the row cap holds, and a notice saying so
+	}
 	if err != nil {
 		return nil, e.planError(err)
 	}
+	capWidth := sq.Width // widened for the point cap, before the planner widened it for its budget
 	spec.Width = sq.Width
+	refined := e.refineCutKeys(ctx, sp, spec)
 	res := seriesFromPlan(sp, spec)
 	if res.Width != asked {
 		res.WidenedFrom = asked
 	}
-	return &SeriesAnswer{Result: res, Executed: planExecuted(sp, count, choice)}, nil
+	if sp.WidenedFrom > 0 {
+		// The notice must give the reason that applied: the series fit the point cap at
+		// capWidth, but their look-backs did not fit the request budget.
+		res.WidenedWhy = fmt.Sprintf("at %s the look-backs would take %d requests, more than the %d a query may make",
+			FormatWidth(capWidth), sp.WidenedNeed, sp.Budget)
+	}
+	executed := planExecuted(sp, count, choice)
+	if refined != "" {
+		executed += "; " + refined
+	}
+	return &SeriesAnswer{Result: res, Executed: executed}, nil
 }
 
 // plannerSeriesQuery is the look-back query for a series: the width widened for the point cap
@@ -349,6 +376,7 @@ func seriesFromPlan(sp *lookback.SeriesPlan, spec SeriesSpec) SeriesResult {
 		}
 		res.Series = []Series{s}
 	} else {
+		bounds := planBounds(sp, spec.Metric)
 		var approxCells int
 		var approxMax float64
 		for _, k := range kept {
@@ -361,7 +389,7 @@ func seriesFromPlan(sp *lookback.SeriesPlan, spec SeriesSpec) SeriesResult {
 			for b, iv := range sp.Intervals {
 				if iv != nil {
 					s.Values[b] = value(iv.Lo[k])
-					if d := value(iv.Hi[k]) - s.Values[b]; d > 0 {
+					if d := bounds.hiAt(b, k) - s.Values[b]; d > 0 {
 						approxCells++
 						approxMax = max(approxMax, d)
 					}
@@ -369,35 +397,30 @@ func seriesFromPlan(sp *lookback.SeriesPlan, spec SeriesSpec) SeriesResult {
 			}
 			res.Series = append(res.Series, s)
 		}
-		// A key below the cut whose upper bound beats the last kept key's lower bound, or
-		// traffic of keys missing from cut lists, could change the ranking.
-		var hiTotal = map[string]float64{}
-		var unlisted float64
-		for b, iv := range sp.Intervals {
-			if iv == nil {
-				continue
-			}
-			for k, r := range iv.Hi {
-				hiTotal[k] += value(r)
-			}
-			unlisted += float64(sp.Unlisted[b].Metric(spec.Metric))
-		}
-		rankingSure := unlisted == 0
+		// A key below the cut whose upper bound beats the last kept key's lower bound, or a
+		// key no list showed whose traffic could add up to more, could change the ranking.
+		rankingSure := true
 		if keep > 0 {
 			last := totals[keys[keep-1]]
+			rankingSure = bounds.unlisted <= last
 			for _, k := range keys[keep:] {
-				if hiTotal[k] > last {
+				if bounds.hiTotal(k) > last {
 					rankingSure = false
 				}
 			}
 		}
 		if approxCells > 0 || !rankingSure {
-			res.Approximate = fmt.Sprintf("Approximate: the look-back lists were cut by their limit; %d values are lower bounds, each at most %s low", approxCells, formatMetric(approxMax, spec.Metric))
-			if !rankingSure {
-				res.Approximate += ", and a talker outside the top could outrank the last one shown"
+			res.Approximate = "Approximate: the look-back lists were cut by their limit"
+			if approxCells > 0 {
+				res.Approximate += fmt.Sprintf("; %d values are lower bounds, each at most %s low", approxCells, formatMetric(approxMax, spec.Metric))
+				if spec.Other {
+					res.Approximate += ", and Other is at most as much too high as the series are too low"
+				}
+			} else {
+				res.Approximate += "; the values shown are exact"
 			}
-			if spec.Other {
-				res.Approximate += "; Other is at most as much too high as the series are too low"
+			if !rankingSure {
+				res.Approximate += "; a talker outside the top could outrank the last one shown"
 			}
 			res.Approximate += "."
 		}
@@ -461,4 +484,52 @@ func fmtMs(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.RFC333
 
 func formatMetric(v float64, metric string) string {
 	return fmt.Sprintf("%.0f %s", v, metric)
+}
+
+// seriesBounds are a plan's upper bounds per key: in a bucket, a key's Hi where a list showed
+// it, otherwise the most any unlisted key can hold there (Unlisted: 0 with complete lists).
+type seriesBounds struct {
+	sp     *lookback.SeriesPlan
+	metric string
+	// unlisted is the most a key that no list showed can hold over the whole range.
+	unlisted float64
+}
+
+func planBounds(sp *lookback.SeriesPlan, metric string) seriesBounds {
+	b := seriesBounds{sp: sp, metric: metric}
+	for i, iv := range sp.Intervals {
+		if iv != nil && i < len(sp.Unlisted) {
+			b.unlisted += float64(sp.Unlisted[i].Metric(metric))
+		}
+	}
+	if sp.Head != nil {
+		b.unlisted = min(b.unlisted, float64(sp.Head.UnlistedUpper(metric)))
+	}
+	return b
+}
+
+// hiAt is key's upper bound in read bucket i.
+func (b seriesBounds) hiAt(i int, key string) float64 {
+	iv := b.sp.Intervals[i]
+	if r, ok := iv.Hi[key]; ok {
+		return float64(r.Metric(b.metric))
+	}
+	if i < len(b.sp.Unlisted) {
+		return float64(b.sp.Unlisted[i].Metric(b.metric))
+	}
+	return 0
+}
+
+// hiTotal is key's upper bound over the read buckets.
+func (b seriesBounds) hiTotal(key string) float64 {
+	var t float64
+	for i, iv := range b.sp.Intervals {
+		if iv != nil {
+			t += b.hiAt(i, key)
+		}
+	}
+	if b.sp.Head != nil {
+		t = min(t, float64(b.sp.Head.Upper(key, b.metric)))
+	}
+	return t
 }
