@@ -141,7 +141,13 @@ func (e *Engine) plannedTotals(ctx context.Context, from, to time.Time, f Filter
 	if rc.known {
 		count = rc.n
 	}
-	tot, err := e.planner.RangeTotals(ctx, from, to, dim, by, max(limit, 1), e.talkerLimit())
+	var refined string
+	refine := func(sp *lookback.SeriesPlan) {
+		if dim != "" {
+			refined = e.refineCutKeys(ctx, sp, SeriesSpec{From: from, To: to, GroupBy: dim, TopN: max(limit, 1), Metric: by})
+		}
+	}
+	tot, err := e.planner.RangeTotals(ctx, from, to, dim, by, max(limit, 1), e.talkerLimit(), refine)
 	if errors.Is(err, lookback.ErrClockUnknown) {
 		if choice.pagingFits {
 			choice.hasLookback = false // no look-back plan after all: the clock cannot be placed
@@ -160,6 +166,9 @@ func (e *Engine) plannedTotals(ctx context.Context, from, to time.Time, f Filter
 		}
 	}
 	agg := &Aggregation{Executed: planExecuted(tot.Plan, count, choice)}
+	if refined != "" {
+		agg.Executed += "; " + refined
+	}
 	if dim == "" {
 		for _, r := range tot.Rows {
 			agg.Protocols = append(agg.Protocols, ProtocolRow{Protocol: r.Key, Bytes: r.Bytes, Packets: r.Packets, Flows: r.Flows})
@@ -400,7 +409,7 @@ func seriesFromPlan(sp *lookback.SeriesPlan, spec SeriesSpec) SeriesResult {
 		// A key below the cut whose upper bound beats the last kept key's lower bound, or a
 		// key no list showed whose traffic could add up to more, could change the ranking.
 		rankingSure := true
-		if keep > 0 {
+		if keep > 0 && !bounds.exact {
 			last := totals[keys[keep-1]]
 			rankingSure = bounds.unlisted <= last
 			for _, k := range keys[keep:] {
@@ -493,13 +502,16 @@ type seriesBounds struct {
 	metric string
 	// unlisted is the most a key that no list showed can hold over the whole range.
 	unlisted float64
+	// exact is true when every bucket read is exact (complete lists): no key has a bound.
+	exact bool
 }
 
 func planBounds(sp *lookback.SeriesPlan, metric string) seriesBounds {
-	b := seriesBounds{sp: sp, metric: metric}
+	b := seriesBounds{sp: sp, metric: metric, exact: true}
 	for i, iv := range sp.Intervals {
 		if iv != nil && i < len(sp.Unlisted) {
 			b.unlisted += float64(sp.Unlisted[i].Metric(metric))
+			b.exact = b.exact && sp.Unlisted[i] == (lookback.Row{}) && iv.Exact()
 		}
 	}
 	if sp.Head != nil {

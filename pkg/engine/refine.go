@@ -71,6 +71,9 @@ func (e *Engine) refineCutKeys(ctx context.Context, sp *lookback.SeriesPlan, spe
 // beats the N-th.
 func decidingKeys(sp *lookback.SeriesPlan, spec SeriesSpec) []string {
 	bounds := planBounds(sp, spec.Metric)
+	if bounds.exact {
+		return nil
+	}
 	lo := map[string]float64{}
 	for _, iv := range sp.Intervals {
 		if iv != nil {

@@ -490,12 +490,22 @@ func TotalsQuery(from, to time.Time, dim, metric string, askLimit int) SeriesQue
 
 // RangeTotals answers a range's talkers by dim (or protocols when dim is "") from two
 // look-backs, ranked by metric, the first limit rows. Exact when every listed row is exact and
-// nothing unlisted could rank among them.
-func (p *Planner) RangeTotals(ctx context.Context, from, to time.Time, dim, metric string, limit, askLimit int) (*Totals, error) {
+// nothing unlisted could rank among them. refine, when not nil, may make bounded keys of the
+// plan exact (the engine reads them on their own) before they are ranked.
+func (p *Planner) RangeTotals(ctx context.Context, from, to time.Time, dim, metric string, limit, askLimit int, refine func(*SeriesPlan)) (*Totals, error) {
 	sp, err := p.Series(ctx, TotalsQuery(from, to, dim, metric, askLimit))
 	if err != nil {
 		return nil, err
 	}
+	if refine != nil {
+		refine(sp)
+	}
+	return TotalsOf(sp, metric, limit), nil
+}
+
+// TotalsOf ranks a plan's intervals (a single bucket, or several summed) by metric: the first
+// limit rows, exact when every row is and nothing unlisted could rank among them.
+func TotalsOf(sp *SeriesPlan, metric string, limit int) *Totals {
 	t := &Totals{Plan: sp, Reason: sp.Reason, Exact: true}
 	lo, hi := map[string]Row{}, map[string]Row{}
 	var unlisted int64
@@ -544,7 +554,7 @@ func (p *Planner) RangeTotals(ctx context.Context, from, to time.Time, dim, metr
 	if n > 0 && unlisted > lo[keys[n-1]].Metric(metric) {
 		t.Exact = false
 	}
-	return t, nil
+	return t
 }
 
 func add(a, b Row) Row {
