@@ -112,10 +112,11 @@ type costChoice struct {
 	lookback    lookback.PlanCost
 	budget      int
 	readBudget  int // records
+	streams     bool
 }
 
 func (e *Engine) newCostChoice(rc rangeCount, streams bool) costChoice {
-	c := costChoice{count: rc, budget: e.requestBudget(), readBudget: e.readBudgetRows()}
+	c := costChoice{count: rc, budget: e.requestBudget(), readBudget: e.readBudgetRows(), streams: streams}
 	c.paging = lookback.PagingEstimate(int64(rc.n), max(e.pageSize, 1))
 	c.paging.Requests = rc.pages
 	c.pagingFits = streams && rc.known && rc.combos == 1 && rc.pages <= c.budget && rc.n <= e.readBudgetRows()
@@ -139,6 +140,8 @@ func (c costChoice) why() string {
 	pg := fmt.Sprintf("paging ≈ %s (%s)", costOf(c.paging), plural(c.paging.Requests, "page"))
 	switch {
 	case c.pagingFits:
+	case !c.streams:
+		pg = "paging without holding is not available from this source"
 	case c.count.combos > 1:
 		pg = fmt.Sprintf("paging %d filter combinations would hold their records to merge them", c.count.combos)
 	case c.paging.Requests > c.budget:
