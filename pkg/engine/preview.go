@@ -67,16 +67,21 @@ func (e *Engine) Preview(q PreviewQuery) (*Preview, error) {
 			return
 		}
 		totals := q.QueryType == QueryTypeTopTalkers || q.QueryType == QueryTypeProtocols
+		rows := e.rowCap
 		if totals && hasLookback && e.plannerApplies(GroupNone, q.Filters) {
 			tq := lookback.TotalsQuery(q.From, q.To, q.Dim, q.By, e.talkerLimit())
 			if q.QueryType == QueryTypeProtocols {
 				tq = lookback.TotalsQuery(q.From, q.To, "", MetricBytes, e.talkerLimit())
 			}
-			p.Notes = append(p.Notes, e.lookbackNote(q.From, q.To, "two look-backs at the range's edges (their difference is the range)", func(rate float64) lookback.PlanCost { return e.planner.Cost(tq, rate) }))
+			note, paging := e.lookbackNote(q.From, q.To, "two look-backs at the range's edges (their difference is the range)", func(rate float64) lookback.PlanCost { return e.planner.Cost(tq, rate) })
+			p.Notes = append(p.Notes, note)
+			if paging {
+				rows = e.readBudgetRows()
+			}
 		} else if totals && e.streams() {
 			p.Notes = append(p.Notes, e.streamNote(q.Filters))
 		}
-		reads(SortTime, OrderDesc, e.rowCap)
+		reads(SortTime, OrderDesc, rows)
 		p.Notes = append(p.Notes, e.ComputedNotice(q.From, q.To, reason))
 	}
 	talkers := func(dim string, limit int) {
@@ -98,6 +103,7 @@ func (e *Engine) Preview(q PreviewQuery) (*Preview, error) {
 		if _, server := e.src.(SeriesAggregator); server {
 			p.Notes = append(p.Notes, fmt.Sprintf("Aggregated by the %s server.", e.src.Name()))
 		} else {
+			rows := e.rowCap
 			if slices.Contains(e.caps.GroupBys, q.GroupBy) && e.plannerApplies(q.GroupBy, q.Filters) {
 				spec := SeriesSpec{From: q.From, To: q.To, Width: BucketWidth(q.Interval, e.caps.WindowSize), GroupBy: q.GroupBy, TopN: q.TopN, Metric: q.Metric, MaxPoints: MaxSeriesPoints}
 				if sq, ok := e.plannerSeriesQuery(spec); ok {
@@ -106,12 +112,16 @@ func (e *Engine) Preview(q PreviewQuery) (*Preview, error) {
 					if q.GroupBy == GroupSrc || q.GroupBy == GroupDst || q.GroupBy == GroupPair {
 						per = "/protocols and /top-talkers"
 					}
-					p.Notes = append(p.Notes, e.lookbackNote(q.From, q.To, fmt.Sprintf("%s at each boundary of its %s buckets", per, FormatWidth(w)), func(rate float64) lookback.PlanCost { return e.planner.Cost(sq, rate) }))
+					note, paging := e.lookbackNote(q.From, q.To, fmt.Sprintf("%s at each boundary of its %s buckets", per, FormatWidth(w)), func(rate float64) lookback.PlanCost { return e.planner.Cost(sq, rate) })
+					p.Notes = append(p.Notes, note)
+					if paging {
+						rows = e.readBudgetRows()
+					}
 				}
-			} else if _, server := e.src.(SeriesAggregator); !server && e.streams() {
+			} else if e.streams() {
 				p.Notes = append(p.Notes, e.streamNote(q.Filters))
 			}
-			reads(SortTime, OrderDesc, e.rowCap)
+			reads(SortTime, OrderDesc, rows)
 		}
 		p.Notes = append(p.Notes, fmt.Sprintf("Buckets of %s (wider if the answer would exceed %d points).",
 			FormatWidth(BucketWidth(q.Interval, e.caps.WindowSize)), MaxSeriesPoints))
@@ -150,7 +160,7 @@ func (e *Engine) Preview(q PreviewQuery) (*Preview, error) {
 // request the query makes first); a count made in the last minutes for a range of the same
 // length is reused, as the query reuses it. cost prices the look-back plan at a rate of records
 // per window.
-func (e *Engine) lookbackNote(from, to time.Time, how string, cost func(rate float64) lookback.PlanCost) string {
+func (e *Engine) lookbackNote(from, to time.Time, how string, cost func(rate float64) lookback.PlanCost) (note string, paging bool) {
 	e.countMu.Lock()
 	known, seen := e.counts[to.Sub(from)]
 	e.countMu.Unlock()
@@ -176,17 +186,17 @@ func (e *Engine) lookbackNote(from, to time.Time, how string, cost func(rate flo
 		c.hasLookback, c.lookback = true, lb
 		if c.page() {
 			return fmt.Sprintf("Paging plan: a range this long held %d records when last counted, more than the row cap (%d), so every record is read from %s page by page and aggregated as it arrives (none held), about %s in all; %s (the look-back aggregates: %s).",
-				known.n, e.rowCap, e.recordsFrom(), plural(c.paging.Requests+count+e.oldestAsk(), "request"), c.why(), how)
+				known.n, e.rowCap, e.recordsFrom(), plural(c.paging.Requests+count+e.oldestAsk(), "request"), c.why(), how), true
 		}
-		return fmt.Sprintf("Look-back plan: a range this long held %d records when last counted, more than the row cap (%d), so the answer comes %s; %s. The records are not read.", known.n, e.rowCap, plan, c.why())
+		return fmt.Sprintf("Look-back plan: a range this long held %d records when last counted, more than the row cap (%d), so the answer comes %s; %s. The records are not read.", known.n, e.rowCap, plan, c.why()), false
 	case seen:
-		return fmt.Sprintf("A range this long held %d records when last counted, within the row cap (%d): its records are read. With more, the answer would come %s, or by paging through every record, whichever costs less.", known.n, e.rowCap, plan)
+		return fmt.Sprintf("A range this long held %d records when last counted, within the row cap (%d): its records are read. With more, the answer would come %s, or by paging through every record, whichever costs less.", known.n, e.rowCap, plan), false
 	}
-	paging := ""
+	orPaging := ""
 	if e.streams() {
-		paging = fmt.Sprintf(", or, when that costs less (few records a minute over a long range), by reading every record page by page (one request per page of %d, at most %d pages) and aggregating each as it arrives", max(e.pageSize, 1), e.requestBudget())
+		orPaging = fmt.Sprintf(", or, when that costs less (few records a minute over a long range), by reading every record page by page (one request per page of %d, at most %d pages) and aggregating each as it arrives", max(e.pageSize, 1), e.requestBudget())
 	}
-	return fmt.Sprintf("Look-back plan: the query first counts the range's records (one request); when they are more than the row cap (%d), the answer comes %s%s, instead of the reads below.", e.rowCap, plan, paging)
+	return fmt.Sprintf("Look-back plan: the query first counts the range's records (one request); when they are more than the row cap (%d), the answer comes %s%s, instead of the reads below.", e.rowCap, plan, orPaging), false
 }
 
 // oldestAsk is the request a streamed plan makes for the source's oldest window (retention),
