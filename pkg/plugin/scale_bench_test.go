@@ -38,7 +38,8 @@ import (
 //	go test -run '^$' -bench BenchmarkScale -benchtime 1x -timeout 0 ./pkg/plugin
 //
 // SCALE_RATES (40,400,4000), SCALE_RANGES (1h,6h,24h,168h) and SCALE_QUERIES
-// (protocol,source,talkers) narrow it down. It is not part of the test command.
+// (protocol,source,talkers) narrow it down; SCALE_QUERY_BUDGET_MB sets the data source's
+// queryBudgetMB (the read budget of streamed paging). It is not part of the test command.
 func BenchmarkScale(b *testing.B) {
 	rates := pick(os.Getenv("SCALE_RATES"), "40,400,4000")
 	ranges := pick(os.Getenv("SCALE_RANGES"), "1h,6h,24h,168h")
@@ -55,7 +56,11 @@ func BenchmarkScale(b *testing.B) {
 				if err := warmSimulator(e); err != nil {
 					b.Fatal(err)
 				}
-				ds := e.datasource(b, map[string]any{"timeout": 600})
+				settings := map[string]any{"timeout": 600}
+				if mb := os.Getenv("SCALE_QUERY_BUDGET_MB"); mb != "" {
+					settings["queryBudgetMB"] = mb
+				}
+				ds := e.datasource(b, settings)
 				tr := backend.TimeRange{From: testNow.Add(-span), To: testNow}
 				interval := max(time.Minute, (span/1000+time.Minute-1)/time.Minute*time.Minute)
 				run := func(name string, tr backend.TimeRange, q string, check func(data.Frames) string) {
