@@ -44,8 +44,8 @@ func BenchmarkScale(b *testing.B) {
 	rates := pick(os.Getenv("SCALE_RATES"), "40,400,4000")
 	ranges := pick(os.Getenv("SCALE_RANGES"), "1h,6h,24h,168h")
 	queries := pick(os.Getenv("SCALE_QUERIES"), "protocol,source,talkers")
-	fmt.Println("| flows/min | range | query | requests | time | peak heap | exact |")
-	fmt.Println("| --- | --- | --- | --- | --- | --- | --- |")
+	fmt.Println("| flows/min | range | query | plan | requests | time | peak heap | exact |")
+	fmt.Println("| --- | --- | --- | --- | --- | --- | --- | --- |")
 	for range b.N {
 		for _, rate := range rates {
 			perMin, _ := strconv.Atoi(rate)
@@ -78,13 +78,14 @@ func BenchmarkScale(b *testing.B) {
 					d := time.Since(start)
 					heap := peak()
 					heap -= min(heap, base)
-					verdict := "error"
+					verdict, plan := "error", ""
 					if err == nil && resp.Responses["A"].Error == nil {
 						verdict = check(resp.Responses["A"].Frames)
+						plan = planOf(resp.Responses["A"].Frames)
 					} else if err == nil {
 						verdict = "error: " + resp.Responses["A"].Error.Error()
 					}
-					fmt.Printf("| %d | %s | %s | %d | %v | %d MB | %s |\n", perMin, rs, name, g.Total.Load()-before, d.Round(time.Millisecond), heap>>20, verdict)
+					fmt.Printf("| %d | %s | %s | %s | %d | %v | %d MB | %s |\n", perMin, rs, name, plan, g.Total.Load()-before, d.Round(time.Millisecond), heap>>20, verdict)
 				}
 				for _, q := range queries {
 					switch q {
@@ -107,6 +108,24 @@ func BenchmarkScale(b *testing.B) {
 				}
 			}
 		}
+	}
+}
+
+// planOf names how an answer was read, from its ExecutedQueryString.
+func planOf(frames data.Frames) string {
+	if len(frames) == 0 || frames[0].Meta == nil {
+		return "?"
+	}
+	ex := frames[0].Meta.ExecutedQueryString
+	switch {
+	case strings.Contains(ex, "aggregated as each arrives"):
+		return "paging, streamed"
+	case strings.HasPrefix(ex, "plan: "):
+		return "look-backs"
+	case strings.Contains(ex, "/flows?"):
+		return "records (within the row cap)"
+	default:
+		return "one look-back"
 	}
 }
 
