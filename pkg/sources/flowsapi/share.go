@@ -113,7 +113,7 @@ func (s *share) cachedAnswer(key string) (*answer, bool) {
 }
 
 func (s *share) store(key string, res *answer) {
-	if len(res.body) > cacheBytes/8 {
+	if res.size > cacheBytes/8 {
 		return
 	}
 	s.mu.Lock()
@@ -122,7 +122,7 @@ func (s *share) store(key string, res *answer) {
 		s.remove(el)
 	}
 	s.byKey[key] = s.lru.PushFront(&cached{key: key, res: res, expires: time.Now().Add(cacheTTL)})
-	s.size += len(res.body)
+	s.size += res.size
 	for s.size > cacheBytes {
 		s.remove(s.lru.Back())
 	}
@@ -131,5 +131,5 @@ func (s *share) store(key string, res *answer) {
 func (s *share) remove(el *list.Element) {
 	c := s.lru.Remove(el).(*cached)
 	delete(s.byKey, c.key)
-	s.size -= len(c.res.body)
+	s.size -= c.res.size
 }

@@ -4,9 +4,14 @@
 package flowsapi
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -57,17 +62,106 @@ type FlowPage struct {
 // UnmarshalJSON leaves out null entries of "flows": they hold no record, and counting them
 // would move the next page's offset past a real one.
 func (p *FlowPage) UnmarshalJSON(b []byte) error {
-	var raw struct {
-		Total  int     `json:"total"`
-		Offset int     `json:"offset"`
-		Limit  int     `json:"limit"`
-		Flows  []*Flow `json:"flows"`
-	}
-	if err := json.Unmarshal(b, &raw); err != nil {
+	return p.decode(json.NewDecoder(bytes.NewReader(b)))
+}
+
+// decode reads a page as a stream: the records of "flows" are decoded one at a time, so that
+// a page is held once, as Flow values, never also as its body. Null entries of "flows" are left
+// out, keys match as json.Unmarshal matches them (case-insensitively), unknown keys are
+// skipped, and anything after the page is an error.
+func (p *FlowPage) decode(dec *json.Decoder) error {
+	*p = FlowPage{}
+	tok, err := dec.Token()
+	if err != nil {
 		return err
 	}
-	*p = FlowPage{Total: raw.Total, Offset: raw.Offset, Limit: raw.Limit, Flows: nonNil(raw.Flows)}
+	if tok == nil {
+		// null: no page, as json.Unmarshal leaves it.
+		return endOfValue(dec)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return fmt.Errorf("json: cannot unmarshal %s into Go value of type flowsapi.FlowPage", jsonKind(tok))
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		key, _ := tok.(string)
+		switch {
+		case strings.EqualFold(key, "total"):
+			err = dec.Decode(&p.Total)
+		case strings.EqualFold(key, "offset"):
+			err = dec.Decode(&p.Offset)
+		case strings.EqualFold(key, "limit"):
+			err = dec.Decode(&p.Limit)
+		case strings.EqualFold(key, "flows"):
+			p.Flows, err = decodeFlows(dec, p.Flows[:0])
+		default:
+			var skip json.RawMessage
+			err = dec.Decode(&skip)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if _, err := dec.Token(); err != nil { // '}'
+		return err
+	}
+	return endOfValue(dec)
+}
+
+// decodeFlows reads the array of "flows" (or null) record by record into out.
+func decodeFlows(dec *json.Decoder, out []Flow) ([]Flow, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	if tok == nil {
+		return out, nil
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '[' {
+		return nil, fmt.Errorf("json: cannot unmarshal %s into Go struct field FlowPage.flows of type []flowsapi.Flow", jsonKind(tok))
+	}
+	for dec.More() {
+		var f *Flow
+		if err := dec.Decode(&f); err != nil {
+			return nil, err
+		}
+		if f != nil {
+			out = append(out, *f)
+		}
+	}
+	_, err = dec.Token() // ']'
+	return out, err
+}
+
+// endOfValue checks that nothing but white space follows the page, as json.Unmarshal does.
+func endOfValue(dec *json.Decoder) error {
+	if _, err := dec.Token(); err != io.EOF {
+		if err == nil {
+			return errors.New("invalid character after top-level value")
+		}
+		return err
+	}
 	return nil
+}
+
+// jsonKind names what a token starts, as json's errors name it.
+func jsonKind(tok json.Token) string {
+	switch t := tok.(type) {
+	case json.Delim:
+		if t == '[' {
+			return "array"
+		}
+		return "object"
+	case string:
+		return "string"
+	case bool:
+		return "bool"
+	default:
+		return "number"
+	}
 }
 
 // TopTalker is one row of /api/v1/flows/top-talkers.
