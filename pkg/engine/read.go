@@ -256,6 +256,49 @@ func (e *Engine) Read(ctx context.Context, from, to time.Time, f Filters, sortBy
 	return set, nil
 }
 
+// ReadEach is Read without holding the records: each receives the records of [from, to] that
+// match f, page by page in sort order (filter combinations merged and de-duplicated as Read
+// does), at most maxRows in all. The returned RecordSet has Total, Capped, Requests; no Records.
+//
+// A single filter combination streams from a source that implements PageReader; other sources
+// are read whole and handed over at once. Several combinations are read whole too: their
+// records are merged, de-duplicated and sorted again across combinations, which needs them all.
+// each must not keep the slice; an error from it stops the read and is returned as is.
+func (e *Engine) ReadEach(ctx context.Context, from, to time.Time, f Filters, sortBy, order string, maxRows int, each func([]Record) error) (*RecordSet, error) {
+	if !slices.Contains(e.caps.SortFields, sortBy) {
+		return nil, &UnsupportedError{Source: e.src.Name(), Field: "sort", Value: sortBy, Missing: "sort by " + sortBy, Choices: e.caps.SortFields}
+	}
+	combos, err := e.Combinations(f)
+	if err != nil {
+		return nil, err
+	}
+	pr, pages := e.src.(PageReader)
+	if len(combos) > 1 || !pages {
+		set, err := e.Read(ctx, from, to, f, sortBy, order, maxRows)
+		if err != nil {
+			return nil, err
+		}
+		recs := set.Records
+		set.Records = nil
+		if len(recs) > 0 {
+			if err := each(recs); err != nil {
+				return nil, err
+			}
+		}
+		return set, nil
+	}
+	r, err := pr.ReadPages(ctx, ReadRequest{From: from, To: to, Filter: combos[0], Sort: sortBy, Order: order, MaxRows: maxRows}, func(page []Record) error {
+		if len(page) == 0 {
+			return nil
+		}
+		return each(page)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &RecordSet{Total: r.Total, Capped: r.Capped, Requests: r.Requests}, nil
+}
+
 // SortRecords orders records as a source orders one read: by the sort field, ties by id.
 func SortRecords(recs []Record, sortBy, order string) {
 	key := func(r *Record) int64 {

@@ -51,6 +51,15 @@ type ReadResult struct {
 	Requests []string
 }
 
+// PageReader is implemented by sources that hand over a read's records page by page as they
+// are decoded, so that a query need not hold every record at once.
+type PageReader interface {
+	// ReadPages reads like ReadRecords, but calls each with every page's records in the read's
+	// order (sorted as asked) and returns a ReadResult without Records. each must not keep the
+	// slice. An error from each stops the read and is returned as is.
+	ReadPages(ctx context.Context, r ReadRequest, each func([]Record) error) (*ReadResult, error)
+}
+
 // Filter keys: the names of filters in Capabilities and in errors.
 const (
 	FilterSrcIP    = "srcIp"

@@ -23,16 +23,22 @@ type PagedFlows struct {
 	Problems []string
 }
 
-// pageReader accumulates pages, keeping each record once.
+// pageReader takes pages in, in the read's order, and hands each page's new records (each
+// record once) to each.
 type pageReader struct {
 	out     *PagedFlows
 	seen    map[string]struct{}
 	maxRows int
-	// received counts the records of all pages, duplicates included.
-	received int
+	// held counts the records handed to each; received the records of all pages, duplicates
+	// included.
+	held, received int
 	// totalWrong is set once the server's total proved impossible: from then on the read goes
 	// on until the server runs out of rows.
 	totalWrong bool
+	// each receives a page's new records (fresh is reused from page to page) and what the read
+	// will hold at most, as far as the server's total tells.
+	each  func(page []Flow, expect int) error
+	fresh []Flow
 }
 
 // recordKey identifies a record across pages: its id, or, for a record without one (null or
@@ -46,18 +52,14 @@ func recordKey(f *Flow) string {
 	return "\x00" + string(b)
 }
 
-// add takes a page in and says how many records it added.
-func (r *pageReader) add(page *FlowPage) int {
+// add takes a page in and says how many records it added. An error is each's.
+func (r *pageReader) add(page *FlowPage) (int, error) {
 	r.out.Pages++
 	if r.out.Pages == 1 {
 		r.out.PageSize = len(page.Flows)
 	}
 	r.received += len(page.Flows)
-	if r.out.Flows == nil && page.Total > len(page.Flows) {
-		// Sized once from the server's total (bounded by maxRows): appending page after page
-		// would copy the rows at every doubling and hold both copies at the peak.
-		r.out.Flows = make([]Flow, 0, min(page.Total, r.maxRows))
-	}
+	r.fresh = r.fresh[:0]
 	added := 0
 	for i := range page.Flows {
 		k := recordKey(&page.Flows[i])
@@ -66,8 +68,8 @@ func (r *pageReader) add(page *FlowPage) int {
 		}
 		r.seen[k] = struct{}{}
 		added++
-		if len(r.out.Flows) < r.maxRows {
-			r.out.Flows = append(r.out.Flows, page.Flows[i])
+		if r.held+len(r.fresh) < r.maxRows {
+			r.fresh = append(r.fresh, page.Flows[i])
 		}
 	}
 	switch {
@@ -84,7 +86,15 @@ func (r *pageReader) add(page *FlowPage) int {
 	if r.totalWrong {
 		r.out.Total = len(r.seen)
 	}
-	return added
+	if len(r.fresh) == 0 {
+		return added, nil
+	}
+	r.held += len(r.fresh)
+	expect := r.held
+	if !r.totalWrong {
+		expect = min(max(r.out.Total, r.held), r.maxRows)
+	}
+	return added, r.each(r.fresh, expect)
 }
 
 func (r *pageReader) problem(p string) {
@@ -126,7 +136,29 @@ func pageBudget(maxRows, pageSize int) int {
 // a page read early and its predecessor read late could skip the rows a new window pushed
 // between them.
 func (c *Client) PageFlows(ctx context.Context, p FlowsParams, pageSize, maxRows int) (*PagedFlows, error) {
-	out, err := c.pageFlows(ctx, p, pageSize, maxRows)
+	var flows []Flow
+	out, err := c.EachFlowPage(ctx, p, pageSize, maxRows, func(page []Flow, expect int) error {
+		if flows == nil {
+			// Sized once from the server's total (bounded by maxRows): appending page after
+			// page would copy the rows at every doubling and hold both copies at the peak.
+			flows = make([]Flow, 0, expect)
+		}
+		flows = append(flows, page...)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out.Flows = flows
+	return out, nil
+}
+
+// EachFlowPage reads as PageFlows does, but holds no records: each receives every page's new
+// records in the read's order, and how many records the read will hold at most as far as the
+// server's total tells (for sizing). each must not keep the slice. An error from each stops the
+// read (requests in flight are canceled) and is returned as is. The result has no Flows.
+func (c *Client) EachFlowPage(ctx context.Context, p FlowsParams, pageSize, maxRows int, each func(page []Flow, expect int) error) (*PagedFlows, error) {
+	out, err := c.pageFlows(ctx, p, pageSize, maxRows, each)
 	if err == nil && len(out.Problems) > 0 {
 		if q, own := c.queryOf(ctx); !own {
 			q.problem(out.Problems...)
@@ -135,24 +167,27 @@ func (c *Client) PageFlows(ctx context.Context, p FlowsParams, pageSize, maxRows
 	return out, err
 }
 
-func (c *Client) pageFlows(ctx context.Context, p FlowsParams, pageSize, maxRows int) (*PagedFlows, error) {
-	r := &pageReader{out: &PagedFlows{}, seen: make(map[string]struct{}), maxRows: maxRows}
+func (c *Client) pageFlows(ctx context.Context, p FlowsParams, pageSize, maxRows int, each func([]Flow, int) error) (*PagedFlows, error) {
+	r := &pageReader{out: &PagedFlows{}, seen: make(map[string]struct{}), maxRows: maxRows, each: each}
 	offset := 0
 	closed := !p.To.IsZero() && p.To.Before(c.now().Add(-settleTime))
 	budget := pageBudget(maxRows, pageSize)
-	for len(r.out.Flows) < maxRows {
+	for r.held < maxRows {
 		if r.out.Pages >= budget {
 			r.problem(fmt.Sprintf("the read stopped after %d requests, the most a read of %d records may take: the Flows API's pages do not add up", r.out.Pages, maxRows))
 			r.out.Capped = true
 			return r.out, nil
 		}
 		p.Offset = offset
-		p.Limit = min(pageSize, maxRows-len(r.out.Flows))
-		page, err := c.Flows(ctx, p)
+		p.Limit = min(pageSize, maxRows-r.held)
+		page, err := c.sharedFlowPage(ctx, p)
 		if err != nil {
 			return nil, err
 		}
-		added := r.add(page)
+		added, err := r.add(page)
+		if err != nil {
+			return nil, err
+		}
 		if len(page.Flows) == 0 {
 			return r.out, nil
 		}
@@ -189,37 +224,67 @@ func (c *Client) pageFlows(ctx context.Context, p FlowsParams, pageSize, maxRows
 func (c *Client) readPagesInParallel(ctx context.Context, p FlowsParams, r *pageReader, offset, step, end int) (int, bool, error) {
 	// Pages are read in waves as wide as the client's concurrency, so that a server whose
 	// totals or paging lie is caught after one wave rather than after every page the total
-	// promises.
+	// promises. Within a wave pages arrive in any order; each is added as soon as the pages
+	// before it are, so a wave holds at most its own pages (a bounded reorder buffer).
 	wave := cap(c.slots)
 	for offset < end {
 		var offsets []int
 		for off := offset; off < end && len(offsets) < wave; off += step {
 			offsets = append(offsets, off)
 		}
-		pages := make([]*FlowPage, len(offsets))
-		errs := make([]error, len(offsets))
-		var wg sync.WaitGroup
-		for i, off := range offsets {
-			wg.Go(func() {
-				q := p
-				q.Offset, q.Limit = off, min(step, end-off)
-				pages[i], errs[i] = c.Flows(ctx, q)
-			})
+		next, stop, more, err := c.readWave(ctx, p, r, offsets, step, end)
+		if err != nil || stop || !more {
+			return next, stop, err
 		}
-		wg.Wait()
-		for i, page := range pages {
-			if errs[i] != nil {
-				return 0, false, errs[i]
-			}
-			if r.add(page) == 0 && len(page.Flows) > 0 && page.Offset != offsets[i] {
-				r.notPaging(offsets[i])
-				return offset, true, nil
-			}
-			offset = offsets[i] + len(page.Flows)
-			if len(page.Flows) < min(step, end-offsets[i]) {
-				return offset, false, nil
-			}
-		}
+		offset = next
 	}
 	return offset, false, nil
+}
+
+// readWave reads the pages at offsets at once and adds them in order. It returns the offset
+// after the last row added, whether the read must stop (the server ignores offset), and whether
+// the run may go on (no short page).
+func (c *Client) readWave(ctx context.Context, p FlowsParams, r *pageReader, offsets []int, step, end int) (next int, stop, more bool, err error) {
+	type result struct {
+		page *FlowPage
+		err  error
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	// Whatever ends the wave early (an error, each's error, a short page) cancels the pages
+	// still in flight and waits for them: no request outlives the read.
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
+	results := make([]chan result, len(offsets))
+	for i, off := range offsets {
+		results[i] = make(chan result, 1)
+		wg.Go(func() {
+			q := p
+			q.Offset, q.Limit = off, min(step, end-off)
+			page, err := c.sharedFlowPage(ctx, q)
+			results[i] <- result{page, err}
+		})
+	}
+	next = offsets[0]
+	for i, ch := range results {
+		res := <-ch
+		if res.err != nil {
+			return 0, false, false, res.err
+		}
+		added, err := r.add(res.page)
+		if err != nil {
+			return 0, false, false, err
+		}
+		if added == 0 && len(res.page.Flows) > 0 && res.page.Offset != offsets[i] {
+			r.notPaging(offsets[i])
+			return next, true, false, nil
+		}
+		next = offsets[i] + len(res.page.Flows)
+		if len(res.page.Flows) < min(step, end-offsets[i]) {
+			return next, false, false, nil
+		}
+	}
+	return next, false, true, nil
 }
