@@ -116,6 +116,9 @@ func (e *Engine) plannedTotals(ctx context.Context, from, to time.Time, f Filter
 		return nil, nil
 	}
 	tot, err := e.planner.RangeTotals(ctx, from, to, dim, by, max(limit, 1), e.talkerLimit())
+	if errors.Is(err, lookback.ErrClockUnknown) {
+		return nil, nil // the records path: what the row cap holds, and a notice saying so
+	}
 	if err != nil {
 		return nil, e.planError(err)
 	}
@@ -202,13 +205,23 @@ func (e *Engine) plannedSeries(ctx context.Context, spec SeriesSpec, f Filters) 
 	}
 	asked := spec.Width
 	sp, err := e.planner.Series(ctx, sq)
+	if errors.Is(err, lookback.ErrClockUnknown) {
+		return nil, nil // the records path: what the row cap holds, and a notice saying so
+	}
 	if err != nil {
 		return nil, e.planError(err)
 	}
+	capWidth := sq.Width // widened for the point cap, before the planner widened it for its budget
 	spec.Width = sq.Width
 	res := seriesFromPlan(sp, spec)
 	if res.Width != asked {
 		res.WidenedFrom = asked
+	}
+	if sp.WidenedFrom > 0 {
+		// The notice must give the reason that applied: the series fit the point cap at
+		// capWidth, but their look-backs did not fit the request budget.
+		res.WidenedWhy = fmt.Sprintf("at %s the look-backs would take %d requests, more than the %d a query may make",
+			FormatWidth(capWidth), sp.WidenedNeed, sp.Budget)
 	}
 	return &SeriesAnswer{Result: res, Executed: planExecuted(sp, count)}, nil
 }

@@ -69,8 +69,10 @@ type SeriesResult struct {
 	Width   time.Duration
 	Buckets int
 	Series  []Series
-	// WidenedFrom is the width asked for when it had to be widened, else 0.
+	// WidenedFrom is the width asked for when it had to be widened, else 0. WidenedWhy says
+	// why when it was not the point cap (MaxSeriesPoints), e.g. the request budget.
 	WidenedFrom time.Duration
+	WidenedWhy  string
 	// Dropped counts the records left out because their window lies outside the range.
 	Dropped int
 	// Unread marks buckets that were not read (drawn as no data, never 0); nil when all were.

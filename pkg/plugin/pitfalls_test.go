@@ -143,6 +143,56 @@ func TestPitfallServerClockOffset(t *testing.T) {
 	}
 }
 
+// A server (or a proxy in front of it) that sends no Date header: the newest window places its
+// clock only to ±30 s, too loosely for look-back edges, so the engine does not answer from
+// look-backs at all. The query is still answered, from records, and honestly: exact, or
+// with the row cap's notice and values that are lower bounds, never a clock error and never a
+// silently wrong number. The clock is not sampled again for every query.
+func TestPitfallServerWithoutDateHeader(t *testing.T) {
+	tr := backend.TimeRange{From: testNow.Add(-3 * time.Hour), To: testNow.Add(-10 * time.Minute)}
+	ref := simref.BucketSeries(pitfallTraffic, tr.From, tr.To, 5*time.Minute, simref.ByProtocol)
+	var lookbacks, samples atomic.Int64
+	_, ds := pitfallEnv(t, simulator.Config{NoDateHeader: true}, func(r *http.Request) {
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/protocols") || strings.HasSuffix(r.URL.Path, "/top-talkers"):
+			lookbacks.Add(1)
+		case r.URL.Query().Get("limit") == "1" && r.URL.Query().Get("from") == "" && r.URL.Query().Get("order") == "desc":
+			samples.Add(1) // the clock sample: the newest record
+		}
+	})
+	for run := range 2 {
+		r := askQuery(t, ds, tr, 5*time.Minute, false, protocolSeriesQuery)
+		if r.Error != nil {
+			t.Fatalf("run %d: %v", run, r.Error)
+		}
+		if ex := r.Frames[0].Meta.ExecutedQueryString; strings.HasPrefix(ex, "plan: ") || !strings.Contains(ex, "/flows") {
+			t.Fatalf("run %d: executed %q, want a read of /flows", run, ex)
+		}
+		ns := strings.Join(notices(r.Frames[0]), " | ")
+		if ns == "" {
+			checkSeriesExact(t, "no Date header", r.Frames, ref, "protocol")
+			continue
+		}
+		if !strings.Contains(ns, "row cap stopped the read") {
+			t.Fatalf("run %d: notices %q", run, ns)
+		}
+		for _, f := range r.Frames {
+			want := ref.ByKey[f.Fields[1].Labels["protocol"]]
+			for b := range min(f.Rows(), len(want)) {
+				if v, ok := f.Fields[1].ConcreteAt(b); ok && toFloat(v) > float64(want[b].Bytes) {
+					t.Fatalf("run %d bucket %d: %v above the reference %d", run, b, v, want[b].Bytes)
+				}
+			}
+		}
+	}
+	if lookbacks.Load() != 0 {
+		t.Fatalf("%d look-back requests without a placeable clock", lookbacks.Load())
+	}
+	if samples.Load() > 1 {
+		t.Fatalf("the clock was sampled %d times in two queries", samples.Load())
+	}
+}
+
 // A window indexed between the calls of one plan: the server's clock moves a minute while the
 // plan runs, so the look-backs asked after it count one window more than those before. The plan
 // repeats its first call, sees the change and runs again: the answer is exact. When windows keep

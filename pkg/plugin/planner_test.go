@@ -302,6 +302,29 @@ func TestBudgetBelowRangeIsNullNotZero(t *testing.T) {
 	}
 }
 
+// Buckets widened for the request budget say so: at the width asked the series fit the point
+// cap, so a notice blaming the point cap would send the user after the wrong setting.
+func TestWideningForTheBudgetNamesTheBudget(t *testing.T) {
+	e, _ := scaleEnv(t, simulator.Config{FlowsPerMinute: 20, History: 26 * time.Hour})
+	ds := e.datasource(t, map[string]any{"rowCap": 1000})
+	// 40 requests: 24 h of 1 min buckets needs 1,441 look-backs; hourly ones fit.
+	ds.engine.UsePlanner(e.clock.Now, 40)
+	tr := backend.TimeRange{From: testNow.Add(-24 * time.Hour), To: testNow}
+	q := `{"queryType":"flows","format":"timeseries","groupBy":"none","metric":"bytes","unit":"total"}`
+	frames := runSeries(t, ds, tr, time.Minute, q, nil)
+	ns := notices(frames[0])
+	if len(ns) != 1 || !strings.HasPrefix(ns[0], "Buckets widened from 1m to ") ||
+		!strings.Contains(ns[0], "at 1m the look-backs would take ") || !strings.Contains(ns[0], "more than the 40 a query may make") ||
+		strings.Contains(ns[0], "points") {
+		t.Fatalf("notices %q", ns)
+	}
+	var need int
+	if _, err := fmt.Sscanf(ns[0][strings.Index(ns[0], "would take ")+len("would take "):], "%d", &need); err != nil || need < 1441 {
+		t.Fatalf("requests named in %q: %d (%v), want at least the 1,441 boundaries of 24 h at 1 min", ns[0], need, err)
+	}
+	t.Log(ns[0])
+}
+
 // Traffic by source, top 10 + Other, from look-backs: exact when the lists are complete; with a
 // server that cuts /top-talkers lists, the frame says which values are bounds and by how much,
 // every value is within its bound, and an alert rule gets an error.

@@ -44,7 +44,11 @@ func (d *Datasource) trafficHandler(ctx context.Context, r request) (data.Frames
 		engine.AddNotice(first, data.NoticeSeverityWarning, fmt.Sprintf(
 			"%d records were left out: their time window lies outside the query's time range (the source sent them anyway).", res.Dropped))
 	}
-	if res.WidenedFrom > 0 {
+	switch {
+	case res.WidenedFrom > 0 && res.WidenedWhy != "":
+		engine.AddNotice(first, data.NoticeSeverityInfo, fmt.Sprintf("Buckets widened from %s to %s: %s.",
+			engine.FormatWidth(res.WidenedFrom), engine.FormatWidth(res.Width), res.WidenedWhy))
+	case res.WidenedFrom > 0:
 		engine.AddNotice(first, data.NoticeSeverityInfo, fmt.Sprintf(
 			"Buckets widened from %s to %s: %d series × the range at %s would exceed %d points.",
 			engine.FormatWidth(res.WidenedFrom), engine.FormatWidth(res.Width), len(res.Series), engine.FormatWidth(res.WidenedFrom), engine.MaxSeriesPoints))

@@ -61,6 +61,9 @@ type Config struct {
 	// Retention drops windows older than now - Retention from the index although History
 	// reaches further; default History.
 	Retention time.Duration
+	// NoDateHeader leaves the Date header out of every answer (a proxy that strips it), so
+	// that a client knows the server's clock only from the newest window it holds.
+	NoDateHeader bool
 }
 
 // Fault is an injected failure, see the package documentation.
@@ -317,7 +320,12 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	}
 	now := s.now()
 	// The Date header tells a client the server's clock (whole seconds, as HTTP has it).
-	w.Header().Set("Date", now.UTC().Format(http.TimeFormat))
+	// net/http adds one of its own unless the header is present and nil.
+	if s.cfg.NoDateHeader {
+		w.Header()["Date"] = nil
+	} else {
+		w.Header().Set("Date", now.UTC().Format(http.TimeFormat))
+	}
 	h(w, r.URL.Query(), now)
 }
 

@@ -3,6 +3,7 @@ package lookback
 import (
 	"container/list"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -47,19 +48,27 @@ const (
 	MaxBuckets = 1_000_000
 )
 
+// ErrClockUnknown is the planner's error when the source's clock cannot be placed within
+// Tolerance (no Date header): look-back edges would land on window boundaries, so the caller
+// reads records instead.
+var ErrClockUnknown = errors.New("the source's clock is unknown")
+
 // Planner answers series and totals from look-backs, keeps closed intervals and the source's
 // clock. It is safe for concurrent use; one per data source.
 type Planner struct {
 	src Source
 	cfg Config
 
-	mu       sync.Mutex
-	offset   time.Duration
-	clockAt  time.Time
-	oldest   int64
-	oldestAt time.Time
-	cache    map[cacheKey]*list.Element
-	order    *list.List
+	mu      sync.Mutex
+	offset  time.Duration
+	clockAt time.Time
+	// clockUnknown is the error of a clock sample that could not place the source's clock
+	// (kept like the offset, for ClockTTL); nil when the offset is good.
+	clockUnknown error
+	oldest       int64
+	oldestAt     time.Time
+	cache        map[cacheKey]*list.Element
+	order        *list.List
 }
 
 type cacheKey struct {
@@ -95,8 +104,12 @@ func NewPlanner(src Source, cfg Config) *Planner {
 func (p *Planner) sourceNow(ctx context.Context) (func() int64, int, error) {
 	p.mu.Lock()
 	fresh := !p.clockAt.IsZero() && p.cfg.Now().Sub(p.clockAt) < p.cfg.ClockTTL
-	off := p.offset
+	off, unknown := p.offset, p.clockUnknown
 	p.mu.Unlock()
+	if fresh && unknown != nil {
+		// Asked within ClockTTL and not placeable: do not pay a request per query to learn it again.
+		return nil, 0, unknown
+	}
 	requests := 0
 	if !fresh {
 		s, err := p.src.Clock(ctx)
@@ -106,12 +119,16 @@ func (p *Planner) sourceNow(ctx context.Context) (func() int64, int, error) {
 		}
 		var unc time.Duration
 		off, unc = Offset(s)
+		unknown = nil
 		if unc > Tolerance {
-			return nil, requests, fmt.Errorf("the source's clock is known only to ±%v (no Date header), too loosely to place look-back edges", unc.Round(time.Second))
+			unknown = fmt.Errorf("the source's clock is known only to ±%v (no Date header), too loosely to place look-back edges: %w", unc.Round(time.Second), ErrClockUnknown)
 		}
 		p.mu.Lock()
-		p.offset, p.clockAt = off, p.cfg.Now()
+		p.offset, p.clockAt, p.clockUnknown = off, p.cfg.Now(), unknown
 		p.mu.Unlock()
+		if unknown != nil {
+			return nil, requests, unknown
+		}
 	}
 	return func() int64 { return p.cfg.Now().Add(off).UnixMilli() }, requests, nil
 }
@@ -186,8 +203,10 @@ type SeriesPlan struct {
 	Intervals []*Interval // one per bucket; nil where the bucket was not read
 	// Unlisted is, per bucket, the most a key absent from the bucket's maps can hold (0: exact).
 	Unlisted []Row
-	// WidenedFrom is the width asked for when the budget made it wider.
-	WidenedFrom time.Duration
+	// WidenedFrom is the width asked for when the budget made it wider; WidenedNeed is how
+	// many requests that width would have taken, and Budget what the query could spend.
+	WidenedFrom         time.Duration
+	WidenedNeed, Budget int
 	// Covered is the span read [CoveredFrom, CoveredTo) as window ends; the rest is null.
 	CoveredFrom, CoveredTo int64
 	// Reason says why part of the range was not read, for the notice.
@@ -223,6 +242,7 @@ func (p *Planner) Series(ctx context.Context, q SeriesQuery) (*SeriesPlan, error
 	widths := append([]time.Duration{q.Width}, q.Widths...)
 	var ends []int64
 	var need []int64
+	askedNeed := 0
 	for i, w := range widths {
 		if n := (q.To.UnixMilli() - q.From.UnixMilli()) / max(w.Milliseconds(), 1); n > MaxBuckets {
 			return nil, fmt.Errorf("%s from %s to %s in %v buckets is %d buckets, more than the %d a plan can lay out; choose a shorter range", "the time range", q.From.UTC().Format(time.RFC3339), q.To.UTC().Format(time.RFC3339), w, n, MaxBuckets)
@@ -233,9 +253,12 @@ func (p *Planner) Series(ctx context.Context, q SeriesQuery) (*SeriesPlan, error
 			ends = []int64{ends[0], ends[len(ends)-1]}
 		}
 		need = p.uncachedEnds(ask, ends, sn)
+		if i == 0 {
+			askedNeed = len(need)*perEnd + requests + 1
+		}
 		if len(need)*perEnd <= budget || i == len(widths)-1 {
 			if i > 0 {
-				out.WidenedFrom = q.Width
+				out.WidenedFrom, out.WidenedNeed, out.Budget = q.Width, askedNeed, p.cfg.MaxRequests
 			}
 			break
 		}
