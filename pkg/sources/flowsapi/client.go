@@ -138,25 +138,30 @@ func (c *Client) BaseURL() string { return c.shownBase }
 // Flows fetches one page of /api/v1/flows. Its body is decoded as it arrives (never held
 // whole); each caller gets its own copy of the page.
 func (c *Client) Flows(ctx context.Context, p FlowsParams) (*FlowPage, error) {
-	page, err := c.sharedFlowPage(ctx, p)
+	page, done, err := c.sharedFlowPage(ctx, p)
 	if err != nil {
 		return nil, err
 	}
 	own := *page
 	own.Flows = slices.Clone(page.Flows)
+	done()
 	return &own, nil
 }
 
 // sharedFlowPage is Flows without the copy: the page may be shared with other callers
-// (coalesced or cached), so it must not be modified.
-func (c *Client) sharedFlowPage(ctx context.Context, p FlowsParams) (*FlowPage, error) {
+// (coalesced or cached), so it must not be modified. done says the caller is done with it:
+// a page no one else has goes back to be decoded into again (pagePool).
+func (c *Client) sharedFlowPage(ctx context.Context, p FlowsParams) (page *FlowPage, done func(), err error) {
 	// A range that ended a while ago holds only closed, indexed windows: its pages never change.
 	closed := !p.To.IsZero() && p.To.Before(c.now().Add(-settleTime))
-	res, err := c.shared(ctx, FlowsPath, p.Values(), closed, c.decodeFlowPage)
+	res, own, err := c.shared(ctx, FlowsPath, p.Values(), closed, c.decodeFlowPage)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return res.page, nil
+	if !own {
+		return res.page, func() {}, nil
+	}
+	return res.page, func() { putPage(res.page.Flows) }, nil
 }
 
 // snippetBytes is how much of a body is kept to quote when it does not decode.
@@ -167,8 +172,8 @@ const snippetBytes = 4 << 10
 func (c *Client) decodeFlowPage(body io.Reader, a *answer) error {
 	start := &prefix{max: snippetBytes}
 	counted := &countingReader{r: io.TeeReader(body, start)}
-	page := &FlowPage{}
-	if err := page.decode(json.NewDecoder(counted)); err != nil {
+	page := &FlowPage{Flows: getPage()}
+	if err := page.decode(json.NewDecoder(&collapsedSpace{r: counted})); err != nil {
 		return &DecodeError{URL: a.url, Err: err, Detail: c.redactor.Shown(err.Error()), Snippet: c.redactor.ShownStart(start.String(), start.cut)}
 	}
 	a.page, a.size = page, counted.n
@@ -190,6 +195,50 @@ func (p *prefix) Write(b []byte) (int, error) {
 }
 
 func (p *prefix) String() string { return string(p.b) }
+
+// collapsedSpace reads JSON with every run of white space outside strings collapsed to one
+// space. json.Decoder keeps the white space before a token in its buffer and scans it again at
+// every refill: a body padded with megabytes of spaces would take minutes (and its size in
+// memory) to decode. One space keeps tokens apart as they were, so a malformed body stays
+// malformed.
+type collapsedSpace struct {
+	r                         io.Reader
+	inString, escaped, spaced bool
+}
+
+func (s *collapsedSpace) Read(p []byte) (int, error) {
+	for {
+		n, err := s.r.Read(p)
+		w := 0
+		for _, c := range p[:n] {
+			switch {
+			case s.inString:
+				switch {
+				case s.escaped:
+					s.escaped = false
+				case c == '\\':
+					s.escaped = true
+				case c == '"':
+					s.inString = false
+				}
+			case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+				if s.spaced {
+					continue
+				}
+				s.spaced = true
+				c = ' '
+			default:
+				s.spaced = false
+				s.inString = c == '"'
+			}
+			p[w] = c
+			w++
+		}
+		if w > 0 || err != nil || n == 0 {
+			return w, err
+		}
+	}
+}
 
 // countingReader counts the bytes read through it.
 type countingReader struct {
@@ -250,7 +299,7 @@ func (c *Client) Edge(ctx context.Context, order string) (page *FlowPage, date, 
 // getShared decodes the answer to a GET into out; identical concurrent requests are made once,
 // and answers for closed ranges are reused (see share.go).
 func (c *Client) getShared(ctx context.Context, path string, v url.Values, cacheable bool, out any) error {
-	res, err := c.shared(ctx, path, v, cacheable, readBody)
+	res, _, err := c.shared(ctx, path, v, cacheable, readBody)
 	if err != nil {
 		return err
 	}
@@ -262,7 +311,7 @@ func (c *Client) getShared(ctx context.Context, path string, v url.Values, cache
 
 // shared makes a GET whose answer read reads; identical concurrent requests are made once, and
 // answers for closed ranges are reused (see share.go).
-func (c *Client) shared(ctx context.Context, path string, v url.Values, cacheable bool, read bodyReader) (*answer, error) {
+func (c *Client) shared(ctx context.Context, path string, v url.Values, cacheable bool, read bodyReader) (res *answer, own bool, err error) {
 	endpoint := c.base + path
 	target := endpoint
 	if len(v) > 0 {
@@ -272,18 +321,19 @@ func (c *Client) shared(ctx context.Context, path string, v url.Values, cacheabl
 	if own {
 		defer q.Done()
 	}
-	res, err := c.share.do(ctx, target, cacheable, func() (*answer, error) { return c.get(ctx, q, endpoint, target, read) })
+	res, own, err = c.share.do(ctx, target, cacheable, func() (*answer, error) { return c.get(ctx, q, endpoint, target, read) })
 	if err != nil && (err == context.Canceled || err == context.DeadlineExceeded) {
 		// This caller's own deadline passed while it waited for a request it had joined.
-		return nil, c.classify(c.shown(endpoint), err)
+		return nil, false, c.classify(c.shown(endpoint), err)
 	}
 	var re *RequestError
 	if errors.As(err, &re) && re.Kind == KindCanceled && ctx.Err() == nil {
 		// The caller whose request this one joined went away (a panel refreshed); this
 		// caller did not, so it asks for itself.
 		res, err = c.get(ctx, q, endpoint, target, read)
+		own = true
 	}
-	return res, err
+	return res, own, err
 }
 
 // answer is a 200 as its bodyReader read it (the body, or a /flows page decoded from it) and

@@ -59,6 +59,11 @@ func (r *pageReader) add(page *FlowPage) (int, error) {
 		r.out.PageSize = len(page.Flows)
 	}
 	r.received += len(page.Flows)
+	if r.out.Pages == 1 && page.Total > len(page.Flows) {
+		// Sized once from the server's total (bounded by maxRows, and further: a server that
+		// lies about its total must not make the read reserve room it never fills).
+		r.seen = make(map[string]struct{}, min(page.Total, r.maxRows, 1<<18))
+	}
 	r.fresh = r.fresh[:0]
 	added := 0
 	for i := range page.Flows {
@@ -180,32 +185,35 @@ func (c *Client) pageFlows(ctx context.Context, p FlowsParams, pageSize, maxRows
 		}
 		p.Offset = offset
 		p.Limit = min(pageSize, maxRows-r.held)
-		page, err := c.sharedFlowPage(ctx, p)
+		page, release, err := c.sharedFlowPage(ctx, p)
 		if err != nil {
 			return nil, err
 		}
 		added, err := r.add(page)
+		// What the loop needs of the page; its records have been handed on.
+		n, pageOffset, total := len(page.Flows), page.Offset, page.Total
+		release()
 		if err != nil {
 			return nil, err
 		}
-		if len(page.Flows) == 0 {
+		if n == 0 {
 			return r.out, nil
 		}
-		if added == 0 && page.Offset != offset {
+		if added == 0 && pageOffset != offset {
 			// Records already read, and the server says it answered another offset.
 			r.notPaging(offset)
 			return r.out, nil
 		}
-		offset += len(page.Flows)
+		offset += n
 		if r.out.Pages == 1 {
-			budget = pageBudget(maxRows, len(page.Flows))
+			budget = pageBudget(maxRows, n)
 		}
 		if r.done(offset) {
 			return r.out, nil
 		}
 		if closed && r.out.Pages == 1 && !r.totalWrong {
 			stop := false
-			if offset, stop, err = c.readPagesInParallel(ctx, p, r, offset, len(page.Flows), min(page.Total, maxRows)); err != nil {
+			if offset, stop, err = c.readPagesInParallel(ctx, p, r, offset, n, min(total, maxRows)); err != nil {
 				return nil, err
 			}
 			if stop || r.done(offset) {
@@ -246,43 +254,54 @@ func (c *Client) readPagesInParallel(ctx context.Context, p FlowsParams, r *page
 // the run may go on (no short page).
 func (c *Client) readWave(ctx context.Context, p FlowsParams, r *pageReader, offsets []int, step, end int) (next int, stop, more bool, err error) {
 	type result struct {
-		page *FlowPage
-		err  error
+		page    *FlowPage
+		release func()
+		err     error
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	// Whatever ends the wave early (an error, each's error, a short page) cancels the pages
-	// still in flight and waits for them: no request outlives the read.
-	defer func() {
-		cancel()
-		wg.Wait()
-	}()
 	results := make([]chan result, len(offsets))
 	for i, off := range offsets {
 		results[i] = make(chan result, 1)
 		wg.Go(func() {
 			q := p
 			q.Offset, q.Limit = off, min(step, end-off)
-			page, err := c.sharedFlowPage(ctx, q)
-			results[i] <- result{page, err}
+			page, release, err := c.sharedFlowPage(ctx, q)
+			results[i] <- result{page, release, err}
 		})
 	}
+	// Whatever ends the wave early (an error, each's error, a short page) cancels the pages
+	// still in flight and waits for them: no request outlives the read. Pages not added are
+	// given back.
+	taken := 0
+	defer func() {
+		cancel()
+		wg.Wait()
+		for _, ch := range results[taken:] {
+			if res := <-ch; res.err == nil {
+				res.release()
+			}
+		}
+	}()
 	next = offsets[0]
 	for i, ch := range results {
 		res := <-ch
+		taken++
 		if res.err != nil {
 			return 0, false, false, res.err
 		}
 		added, err := r.add(res.page)
+		n, pageOffset := len(res.page.Flows), res.page.Offset
+		res.release()
 		if err != nil {
 			return 0, false, false, err
 		}
-		if added == 0 && len(res.page.Flows) > 0 && res.page.Offset != offsets[i] {
+		if added == 0 && n > 0 && pageOffset != offsets[i] {
 			r.notPaging(offsets[i])
 			return next, true, false, nil
 		}
-		next = offsets[i] + len(res.page.Flows)
-		if len(res.page.Flows) < min(step, end-offsets[i]) {
+		next = offsets[i] + n
+		if n < min(step, end-offsets[i]) {
 			return next, false, false, nil
 		}
 	}

@@ -150,7 +150,10 @@ func (s *Source) ReadRecords(ctx context.Context, r engine.ReadRequest) (*engine
 // range read in parallel, the pages that arrived before their predecessors).
 func (s *Source) ReadPages(ctx context.Context, r engine.ReadRequest, each func([]engine.Record) error) (*engine.ReadResult, error) {
 	var recs []engine.Record
-	return s.readPages(ctx, r, func(page []Flow, _ int) error {
+	return s.readPages(ctx, r, func(page []Flow, expect int) error {
+		if recs == nil && r.Expect != nil {
+			r.Expect(expect)
+		}
 		recs = appendRecords(recs[:0], page)
 		return each(recs)
 	})

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -70,6 +71,8 @@ func (p *FlowPage) UnmarshalJSON(b []byte) error {
 // out, keys match as json.Unmarshal matches them (case-insensitively), unknown keys are
 // skipped, and anything after the page is an error.
 func (p *FlowPage) decode(dec *json.Decoder) error {
+	// Records are decoded into p.Flows's room, if it has any.
+	room := p.Flows[:0]
 	*p = FlowPage{}
 	tok, err := dec.Token()
 	if err != nil {
@@ -96,7 +99,7 @@ func (p *FlowPage) decode(dec *json.Decoder) error {
 		case strings.EqualFold(key, "limit"):
 			err = dec.Decode(&p.Limit)
 		case strings.EqualFold(key, "flows"):
-			p.Flows, err = decodeFlows(dec, p.Flows[:0])
+			p.Flows, err = decodeFlows(dec, room, p.Limit)
 		default:
 			var skip json.RawMessage
 			err = dec.Decode(&skip)
@@ -111,8 +114,10 @@ func (p *FlowPage) decode(dec *json.Decoder) error {
 	return endOfValue(dec)
 }
 
-// decodeFlows reads the array of "flows" (or null) record by record into out.
-func decodeFlows(dec *json.Decoder, out []Flow) ([]Flow, error) {
+// decodeFlows reads the array of "flows" (or null) record by record into out, sized for the
+// page's limit when the page said it first (bounded: a server's word is not trusted with
+// memory).
+func decodeFlows(dec *json.Decoder, out []Flow, limit int) ([]Flow, error) {
 	tok, err := dec.Token()
 	if err != nil {
 		return nil, err
@@ -123,17 +128,50 @@ func decodeFlows(dec *json.Decoder, out []Flow) ([]Flow, error) {
 	if d, ok := tok.(json.Delim); !ok || d != '[' {
 		return nil, fmt.Errorf("json: cannot unmarshal %s into Go struct field FlowPage.flows of type []flowsapi.Flow", jsonKind(tok))
 	}
+	if cap(out) == 0 && limit > 0 {
+		out = make([]Flow, 0, min(limit, maxPresizedPage))
+	}
+	var scratch Flow
 	for dec.More() {
-		var f *Flow
+		// Decoding into a pointer to scratch fills scratch, or sets the pointer to nil for a
+		// null entry: one Flow is decoded into at a time.
+		scratch = Flow{}
+		f := &scratch
 		if err := dec.Decode(&f); err != nil {
 			return nil, err
 		}
 		if f != nil {
-			out = append(out, *f)
+			out = append(out, scratch)
 		}
 	}
 	_, err = dec.Token() // ']'
 	return out, err
+}
+
+// maxPresizedPage bounds the room made for a page before its records are read.
+const maxPresizedPage = 10_000
+
+// pagePool holds the record slices of pages no one holds any more, to decode the next pages
+// into: a read of 100 pages of 1000 records would otherwise leave 17 MB of slices to collect.
+var pagePool sync.Pool
+
+// getPage is an empty record slice, with room when one was given back.
+func getPage() []Flow {
+	if p, ok := pagePool.Get().(*[]Flow); ok {
+		return (*p)[:0]
+	}
+	return nil
+}
+
+// putPage gives a page's record slice back, its records cleared (they hold strings that are
+// someone else's now).
+func putPage(flows []Flow) {
+	if cap(flows) == 0 || cap(flows) > maxPresizedPage {
+		return
+	}
+	clear(flows)
+	flows = flows[:0]
+	pagePool.Put(&flows)
 }
 
 // endOfValue checks that nothing but white space follows the page, as json.Unmarshal does.
