@@ -37,6 +37,10 @@ type ReadRequest struct {
 	Order    string // asc | desc
 	// MaxRows is the row budget: the source stops reading when it holds that many records.
 	MaxRows int
+	// Expect, when set, is told by a PageReader before the first page how many records the
+	// read will hand over at most, when the source knows (the Flows API's total), so that whoever
+	// collects them sizes once. ReadRecords ignores it.
+	Expect func(rows int)
 }
 
 // ReadResult is what a read returned.
