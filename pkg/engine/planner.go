@@ -115,7 +115,13 @@ func (e *Engine) plannedTotals(ctx context.Context, from, to time.Time, f Filter
 	if fits {
 		return nil, nil
 	}
-	tot, err := e.planner.RangeTotals(ctx, from, to, dim, by, max(limit, 1), e.talkerLimit())
+	var refined string
+	refine := func(sp *lookback.SeriesPlan) {
+		if dim != "" {
+			refined = e.refineCutKeys(ctx, sp, SeriesSpec{From: from, To: to, GroupBy: dim, TopN: max(limit, 1), Metric: by})
+		}
+	}
+	tot, err := e.planner.RangeTotals(ctx, from, to, dim, by, max(limit, 1), e.talkerLimit(), refine)
 	if errors.Is(err, lookback.ErrClockUnknown) {
 		return nil, nil // the records path: what the row cap holds, and a notice saying so
 	}
@@ -130,6 +136,9 @@ func (e *Engine) plannedTotals(ctx context.Context, from, to time.Time, f Filter
 		}
 	}
 	agg := &Aggregation{Executed: planExecuted(tot.Plan, count)}
+	if refined != "" {
+		agg.Executed += "; " + refined
+	}
 	if dim == "" {
 		for _, r := range tot.Rows {
 			agg.Protocols = append(agg.Protocols, ProtocolRow{Protocol: r.Key, Bytes: r.Bytes, Packets: r.Packets, Flows: r.Flows})
@@ -213,6 +222,7 @@ func (e *Engine) plannedSeries(ctx context.Context, spec SeriesSpec, f Filters) 
 	}
 	capWidth := sq.Width // widened for the point cap, before the planner widened it for its budget
 	spec.Width = sq.Width
+	refined := e.refineCutKeys(ctx, sp, spec)
 	res := seriesFromPlan(sp, spec)
 	if res.Width != asked {
 		res.WidenedFrom = asked
@@ -223,7 +233,11 @@ func (e *Engine) plannedSeries(ctx context.Context, spec SeriesSpec, f Filters) 
 		res.WidenedWhy = fmt.Sprintf("at %s the look-backs would take %d requests, more than the %d a query may make",
 			FormatWidth(capWidth), sp.WidenedNeed, sp.Budget)
 	}
-	return &SeriesAnswer{Result: res, Executed: planExecuted(sp, count)}, nil
+	executed := planExecuted(sp, count)
+	if refined != "" {
+		executed += "; " + refined
+	}
+	return &SeriesAnswer{Result: res, Executed: executed}, nil
 }
 
 // plannerSeriesQuery is the look-back query for a series: the width widened for the point cap
@@ -313,6 +327,7 @@ func seriesFromPlan(sp *lookback.SeriesPlan, spec SeriesSpec) SeriesResult {
 		}
 		res.Series = []Series{s}
 	} else {
+		bounds := planBounds(sp, spec.Metric)
 		var approxCells int
 		var approxMax float64
 		for _, k := range kept {
@@ -325,7 +340,7 @@ func seriesFromPlan(sp *lookback.SeriesPlan, spec SeriesSpec) SeriesResult {
 			for b, iv := range sp.Intervals {
 				if iv != nil {
 					s.Values[b] = value(iv.Lo[k])
-					if d := value(iv.Hi[k]) - s.Values[b]; d > 0 {
+					if d := bounds.hiAt(b, k) - s.Values[b]; d > 0 {
 						approxCells++
 						approxMax = max(approxMax, d)
 					}
@@ -333,35 +348,30 @@ func seriesFromPlan(sp *lookback.SeriesPlan, spec SeriesSpec) SeriesResult {
 			}
 			res.Series = append(res.Series, s)
 		}
-		// A key below the cut whose upper bound beats the last kept key's lower bound, or
-		// traffic of keys missing from cut lists, could change the ranking.
-		var hiTotal = map[string]float64{}
-		var unlisted float64
-		for b, iv := range sp.Intervals {
-			if iv == nil {
-				continue
-			}
-			for k, r := range iv.Hi {
-				hiTotal[k] += value(r)
-			}
-			unlisted += float64(sp.Unlisted[b].Metric(spec.Metric))
-		}
-		rankingSure := unlisted == 0
-		if keep > 0 {
+		// A key below the cut whose upper bound beats the last kept key's lower bound, or a
+		// key no list showed whose traffic could add up to more, could change the ranking.
+		rankingSure := true
+		if keep > 0 && !bounds.exact {
 			last := totals[keys[keep-1]]
+			rankingSure = bounds.unlisted <= last
 			for _, k := range keys[keep:] {
-				if hiTotal[k] > last {
+				if bounds.hiTotal(k) > last {
 					rankingSure = false
 				}
 			}
 		}
 		if approxCells > 0 || !rankingSure {
-			res.Approximate = fmt.Sprintf("Approximate: the look-back lists were cut by their limit; %d values are lower bounds, each at most %s low", approxCells, formatMetric(approxMax, spec.Metric))
-			if !rankingSure {
-				res.Approximate += ", and a talker outside the top could outrank the last one shown"
+			res.Approximate = "Approximate: the look-back lists were cut by their limit"
+			if approxCells > 0 {
+				res.Approximate += fmt.Sprintf("; %d values are lower bounds, each at most %s low", approxCells, formatMetric(approxMax, spec.Metric))
+				if spec.Other {
+					res.Approximate += ", and Other is at most as much too high as the series are too low"
+				}
+			} else {
+				res.Approximate += "; the values shown are exact"
 			}
-			if spec.Other {
-				res.Approximate += "; Other is at most as much too high as the series are too low"
+			if !rankingSure {
+				res.Approximate += "; a talker outside the top could outrank the last one shown"
 			}
 			res.Approximate += "."
 		}
@@ -425,4 +435,55 @@ func fmtMs(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.RFC333
 
 func formatMetric(v float64, metric string) string {
 	return fmt.Sprintf("%.0f %s", v, metric)
+}
+
+// seriesBounds are a plan's upper bounds per key: in a bucket, a key's Hi where a list showed
+// it, otherwise the most any unlisted key can hold there (Unlisted: 0 with complete lists).
+type seriesBounds struct {
+	sp     *lookback.SeriesPlan
+	metric string
+	// unlisted is the most a key that no list showed can hold over the whole range.
+	unlisted float64
+	// exact is true when every bucket read is exact (complete lists): no key has a bound.
+	exact bool
+}
+
+func planBounds(sp *lookback.SeriesPlan, metric string) seriesBounds {
+	b := seriesBounds{sp: sp, metric: metric, exact: true}
+	for i, iv := range sp.Intervals {
+		if iv != nil && i < len(sp.Unlisted) {
+			b.unlisted += float64(sp.Unlisted[i].Metric(metric))
+			b.exact = b.exact && sp.Unlisted[i] == (lookback.Row{}) && iv.Exact()
+		}
+	}
+	if sp.Head != nil {
+		b.unlisted = min(b.unlisted, float64(sp.Head.UnlistedUpper(metric)))
+	}
+	return b
+}
+
+// hiAt is key's upper bound in read bucket i.
+func (b seriesBounds) hiAt(i int, key string) float64 {
+	iv := b.sp.Intervals[i]
+	if r, ok := iv.Hi[key]; ok {
+		return float64(r.Metric(b.metric))
+	}
+	if i < len(b.sp.Unlisted) {
+		return float64(b.sp.Unlisted[i].Metric(b.metric))
+	}
+	return 0
+}
+
+// hiTotal is key's upper bound over the read buckets.
+func (b seriesBounds) hiTotal(key string) float64 {
+	var t float64
+	for i, iv := range b.sp.Intervals {
+		if iv != nil {
+			t += b.hiAt(i, key)
+		}
+	}
+	if b.sp.Head != nil {
+		t = min(t, float64(b.sp.Head.Upper(key, b.metric)))
+	}
+	return t
 }

@@ -326,6 +326,47 @@ func TestPitfallTopTalkersLimitCapped(t *testing.T) {
 	}
 }
 
+// Past top talkers over cut lists, with a row cap each talker's own records fit: the rows whose
+// bounds decide the table are read on their own and become exact (no bound is stated for them);
+// when the ranking is settled too, the table equals the reference.
+func TestCutListsTopTalkersReadOnTheirOwn(t *testing.T) {
+	e, _ := pitfallEnv(t, simulator.Config{TopTalkersMaxLimit: 5}, nil)
+	ds := e.datasource(t, map[string]any{"rowCap": 15000})
+	tr := backend.TimeRange{From: testNow.Add(-4 * time.Hour), To: testNow.Add(-time.Hour)}
+	ref := simref.Totals(pitfallTraffic, tr.From, tr.To, simref.BySrc)
+	r := askQuery(t, ds, tr, time.Minute, false, `{"queryType":"topTalkers","dim":"src","by":"bytes","limit":10}`)
+	if r.Error != nil {
+		t.Fatal(r.Error)
+	}
+	f := r.Frames[0]
+	ex := f.Meta.ExecutedQueryString
+	if !strings.HasPrefix(ex, "plan: ") || !strings.Contains(ex, "read on their own") {
+		t.Fatalf("executed %q", ex)
+	}
+	ns := strings.Join(notices(f), " | ")
+	if ns == "" {
+		checkTalkersExact(t, "cut lists, talkers read on their own", f, ref, 10)
+		return
+	}
+	bounded := map[string]bool{}
+	for _, m := range boundRow.FindAllStringSubmatch(ns, -1) {
+		bounded[m[1]] = true
+	}
+	exact := 0
+	for _, row := range scaleTalkerRows(t, f) {
+		if !bounded[row.key] {
+			exact++
+			if row.bytes != ref[row.key].Bytes {
+				t.Fatalf("%s: %d, reference %d (notice %q)", row.key, row.bytes, ref[row.key].Bytes, ns)
+			}
+		}
+	}
+	if exact == 0 {
+		t.Fatalf("no row was made exact: notice %q, executed %q", ns, ex)
+	}
+	t.Logf("executed %q; notices %q", ex, ns)
+}
+
 var aboutRequests = regexp.MustCompile(`about ([0-9]+) requests? in all`)
 
 // The editor's request preview says when a query will be answered from look-back aggregates

@@ -325,6 +325,73 @@ func TestWideningForTheBudgetNamesTheBudget(t *testing.T) {
 	t.Log(ns[0])
 }
 
+// Pitfall 4's remedy: with cut /top-talkers lists, the talkers that decide the answer are
+// read on their own (a filtered /flows read each, within the row cap), so the series shown are
+// exact cell by cell and Other, the exact total minus them, is exact too. Whatever the lists
+// could not settle (an unlisted talker outranking the last one shown) is still said.
+func TestCutListsTalkersReadOnTheirOwn(t *testing.T) {
+	tr := backend.TimeRange{From: testNow.Add(-6 * time.Hour), To: testNow.Add(-time.Hour)}
+	traffic := simulator.NewTraffic(42, 300, nil)
+	ref := simref.BucketSeries(traffic, tr.From, tr.To, 10*time.Minute, simref.BySrc)
+	totals := simref.Totals(traffic, tr.From, tr.To, simref.BySrc)
+	q := `{"queryType":"flows","format":"timeseries","groupBy":"src","topN":10,"other":true,"metric":"bytes","unit":"total"}`
+	e, _ := scaleEnv(t, simulator.Config{FlowsPerMinute: 300, History: 8 * time.Hour, TopTalkersMaxLimit: 5})
+	// 90,000 records in the range: above the row cap, so look-backs answer; each talker's
+	// own records fit it.
+	ds := e.datasource(t, map[string]any{"rowCap": 30000})
+	frames := runSeries(t, ds, tr, 10*time.Minute, q, nil)
+	ex := frames[0].Meta.ExecutedQueryString
+	if !strings.HasPrefix(ex, "plan: ") || !strings.Contains(ex, "read on their own") {
+		t.Fatalf("executed %q", ex)
+	}
+	ns := strings.Join(notices(frames[0]), " | ")
+	if ns != "" && !strings.Contains(ns, "the values shown are exact") {
+		t.Fatalf("notices %q", ns)
+	}
+	var shown []string
+	for _, f := range frames {
+		if k := f.Fields[1].Labels["src_ip"]; k != "Other" {
+			shown = append(shown, k)
+		}
+	}
+	// Only talkers some list showed can be series: with lists cut at 5 that may be fewer than 10.
+	if len(shown) == 0 || len(shown) > 10 {
+		t.Fatalf("%d series shown: %v", len(shown), shown)
+	}
+	for _, f := range frames {
+		src := f.Fields[1].Labels["src_ip"]
+		if f.Rows() != ref.Buckets {
+			t.Fatalf("%s: %d buckets, reference %d", src, f.Rows(), ref.Buckets)
+		}
+		for b := range f.Rows() {
+			var want float64
+			if src == "Other" {
+				want = float64(ref.Total[b].Bytes)
+				for _, k := range shown {
+					want -= float64(ref.ByKey[k][b].Bytes)
+				}
+			} else if cells, ok := ref.ByKey[src]; ok {
+				want = float64(cells[b].Bytes)
+			} else {
+				t.Fatalf("%s is not a source of the range", src)
+			}
+			if v, ok := f.Fields[1].ConcreteAt(b); !ok || toFloat(v) != want {
+				t.Fatalf("%s bucket %d: %v, reference %v", src, b, v, want)
+			}
+		}
+	}
+	if ns == "" || !strings.Contains(ns, "could outrank") {
+		// The ranking was settled: the talkers shown are the reference's top 10.
+		top := simref.Ranked(totals, "bytes")[:10]
+		slices.Sort(top)
+		slices.Sort(shown)
+		if !slices.Equal(top, shown) {
+			t.Fatalf("shown %v, reference top 10 %v (notices %q)", shown, top, ns)
+		}
+	}
+	t.Logf("executed %q; notices %q", ex, ns)
+}
+
 // Traffic by source, top 10 + Other, from look-backs: exact when the lists are complete; with a
 // server that cuts /top-talkers lists, the frame says which values are bounds and by how much,
 // every value is within its bound, and an alert rule gets an error.

@@ -149,6 +149,18 @@ func NewCum(rows []Row, total Row, rankedBy string) *Cum {
 // EmptyCum is the look-back that covers no window.
 func EmptyCum() *Cum { return &Cum{Rows: map[string]Row{}, Complete: true} }
 
+// Upper is the most key can hold of metric over the look-back: its row when listed, else
+// UnlistedUpper.
+func (c *Cum) Upper(key, metric string) int64 {
+	if r, ok := c.Rows[key]; ok {
+		return r.Metric(metric)
+	}
+	return c.upper(metric)
+}
+
+// UnlistedUpper is the most a key missing from the list can hold of metric (0: complete).
+func (c *Cum) UnlistedUpper(metric string) int64 { return c.upper(metric) }
+
 // upper is the most a key missing from the list can hold of metric.
 func (c *Cum) upper(metric string) int64 {
 	if c.Complete {

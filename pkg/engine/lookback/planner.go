@@ -207,6 +207,10 @@ type SeriesPlan struct {
 	// many requests that width would have taken, and Budget what the query could spend.
 	WidenedFrom         time.Duration
 	WidenedNeed, Budget int
+	// Head is the talker list of the look-back at the first bucket read, when it was asked:
+	// it covers every bucket read, so it bounds a key's total over them at once (much tighter
+	// than the sum of per-bucket bounds when lists are cut).
+	Head *Cum
 	// Covered is the span read [CoveredFrom, CoveredTo) as window ends; the rest is null.
 	CoveredFrom, CoveredTo int64
 	// Reason says why part of the range was not read, for the notice.
@@ -298,6 +302,9 @@ func (p *Planner) Series(ctx context.Context, q SeriesQuery) (*SeriesPlan, error
 	at := map[int64]Point{}
 	for _, pt := range points {
 		at[pt.End] = pt
+	}
+	if pt, ok := at[ends[firstRead]]; ok && pt.Talkers != nil {
+		out.Head = pt.Talkers
 	}
 	closedBefore := LastEnd(sn-p.cfg.Settle.Milliseconds()) + WindowMs
 	for b := firstRead; b < buckets; b++ {
@@ -427,8 +434,9 @@ type Totals struct {
 
 // RangeTotals answers a range's talkers by dim (or protocols when dim is "") from two
 // look-backs, ranked by metric, the first limit rows. Exact when every listed row is exact and
-// nothing unlisted could rank among them.
-func (p *Planner) RangeTotals(ctx context.Context, from, to time.Time, dim, metric string, limit, askLimit int) (*Totals, error) {
+// nothing unlisted could rank among them. refine, when not nil, may make bounded keys of the
+// plan exact (the engine reads them on their own) before they are ranked.
+func (p *Planner) RangeTotals(ctx context.Context, from, to time.Time, dim, metric string, limit, askLimit int, refine func(*SeriesPlan)) (*Totals, error) {
 	width := time.Duration(LastEnd(to.UnixMilli())+WindowMs-FirstEnd(from.UnixMilli())) * time.Millisecond
 	group := dim
 	if group == "" {
@@ -443,6 +451,15 @@ func (p *Planner) RangeTotals(ctx context.Context, from, to time.Time, dim, metr
 	if err != nil {
 		return nil, err
 	}
+	if refine != nil {
+		refine(sp)
+	}
+	return TotalsOf(sp, metric, limit), nil
+}
+
+// TotalsOf ranks a plan's intervals (a single bucket, or several summed) by metric: the first
+// limit rows, exact when every row is and nothing unlisted could rank among them.
+func TotalsOf(sp *SeriesPlan, metric string, limit int) *Totals {
 	t := &Totals{Plan: sp, Reason: sp.Reason, Exact: true}
 	lo, hi := map[string]Row{}, map[string]Row{}
 	var unlisted int64
@@ -491,7 +508,7 @@ func (p *Planner) RangeTotals(ctx context.Context, from, to time.Time, dim, metr
 	if n > 0 && unlisted > lo[keys[n-1]].Metric(metric) {
 		t.Exact = false
 	}
-	return t, nil
+	return t
 }
 
 func add(a, b Row) Row {

@@ -115,7 +115,7 @@ func TestPastTalkers24hExact(t *testing.T) {
 	from, to := local.Add(-30*time.Hour), local.Add(-6*time.Hour)
 	refs := simref.TotalsBy(bigTraffic, from, to, simref.BySrc, simref.ByDst, simref.ByPair)
 	for i, dim := range []string{"src", "dst", "pair"} {
-		tot, err := p.RangeTotals(context.Background(), from, to, dim, "bytes", 20, 1000)
+		tot, err := p.RangeTotals(context.Background(), from, to, dim, "bytes", 20, 1000, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -241,7 +241,7 @@ func TestTopTalkersCapIsDetected(t *testing.T) {
 	s := newSim(t, simulator.Config{FlowsPerMinute: 300, History: 8 * time.Hour, TopTalkersMaxLimit: 5}, local)
 	p := newPlanner(s, Config{Now: s.clock})
 	from, to := local.Add(-4*time.Hour), local.Add(-time.Hour)
-	tot, err := p.RangeTotals(context.Background(), from, to, "src", "bytes", 10, 1000)
+	tot, err := p.RangeTotals(context.Background(), from, to, "src", "bytes", 10, 1000, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

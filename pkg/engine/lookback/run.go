@@ -194,8 +194,10 @@ func Between(a, b Point, talkers bool) *Interval {
 			setMetric(&lo, m, v.Lo)
 			setMetric(&hi, m, v.Hi)
 		}
-		if hi == (Row{Key: k}) {
-			continue // nothing in this interval
+		if hi == (Row{Key: k}) && (!talkers || ca.Complete) {
+			// Nothing in this interval. With a cut list the zero is kept: a key absent from
+			// the maps is then one no list showed, worth up to Unlisted.
+			continue
 		}
 		iv.Lo[k], iv.Hi[k] = lo, hi
 	}
