@@ -131,17 +131,18 @@ func decodeFlows(dec *json.Decoder, out []Flow, limit int) ([]Flow, error) {
 	if cap(out) == 0 && limit > 0 {
 		out = make([]Flow, 0, min(limit, maxPresizedPage))
 	}
-	var scratch Flow
+	var scratch flowWire
+	var f *flowWire
 	for dec.More() {
 		// Decoding into a pointer to scratch fills scratch, or sets the pointer to nil for a
-		// null entry: one Flow is decoded into at a time.
-		scratch = Flow{}
-		f := &scratch
+		// null entry: one record is decoded into at a time.
+		scratch = flowWire{}
+		f = &scratch
 		if err := dec.Decode(&f); err != nil {
 			return nil, err
 		}
 		if f != nil {
-			out = append(out, scratch)
+			out = append(out, f.flow())
 		}
 	}
 	_, err = dec.Token() // ']'
