@@ -138,7 +138,7 @@ func (c *Client) BaseURL() string { return c.shownBase }
 // Flows fetches one page of /api/v1/flows. Its body is decoded as it arrives (never held
 // whole); each caller gets its own copy of the page.
 func (c *Client) Flows(ctx context.Context, p FlowsParams) (*FlowPage, error) {
-	page, done, err := c.sharedFlowPage(ctx, p)
+	page, done, err := c.sharedFlowPage(ctx, p, true)
 	if err != nil {
 		return nil, err
 	}
@@ -150,11 +150,12 @@ func (c *Client) Flows(ctx context.Context, p FlowsParams) (*FlowPage, error) {
 
 // sharedFlowPage is Flows without the copy: the page may be shared with other callers
 // (coalesced or cached), so it must not be modified. done says the caller is done with it:
-// a page no one else has goes back to be decoded into again (pagePool).
-func (c *Client) sharedFlowPage(ctx context.Context, p FlowsParams) (page *FlowPage, done func(), err error) {
+// a page no one else has goes back to be decoded into again (pagePool). keep says whether the
+// page may be cached when its range is closed.
+func (c *Client) sharedFlowPage(ctx context.Context, p FlowsParams, keep bool) (page *FlowPage, done func(), err error) {
 	// A range that ended a while ago holds only closed, indexed windows: its pages never change.
 	closed := !p.To.IsZero() && p.To.Before(c.now().Add(-settleTime))
-	res, own, err := c.shared(ctx, FlowsPath, p.Values(), closed, c.decodeFlowPage)
+	res, own, err := c.shared(ctx, FlowsPath, p.Values(), closed && keep, c.decodeFlowPage)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -176,11 +176,35 @@ func (s *Source) readPages(ctx context.Context, r engine.ReadRequest, each func(
 	if err != nil {
 		return nil, downstream(err)
 	}
-	desc := RequestString(FlowsPath, p.Values())
-	if got.Pages > 1 {
-		desc += fmt.Sprintf(" (%d pages by offset)", got.Pages)
+	return &engine.ReadResult{Total: got.Total, Capped: got.Capped, Requests: describeRead(p, got)}, nil
+}
+
+// describeRead is a read's requests, for ExecutedQueryString: one line, or, for an open range
+// split at the closed boundary, its first page and then each part.
+func describeRead(p FlowsParams, got *PagedFlows) []string {
+	if len(got.Parts) == 0 {
+		desc := RequestString(FlowsPath, p.Values())
+		if got.Pages > 1 {
+			desc += fmt.Sprintf(" (%d pages by offset)", got.Pages)
+		}
+		return []string{desc}
 	}
-	return &engine.ReadResult{Total: got.Total, Capped: got.Capped, Requests: []string{desc}}, nil
+	var out []string
+	for _, part := range got.Parts {
+		q := p
+		q.From, q.To = part.From, part.To
+		desc := RequestString(FlowsPath, q.Values())
+		switch {
+		case part.Probe:
+			desc += " (the first page: more than a page, so the range is read in two parts)"
+		case part.Closed:
+			desc += fmt.Sprintf(" (closed windows: %d pages by offset, in parallel)", part.Pages)
+		default:
+			desc += fmt.Sprintf(" (the newest windows: %d pages by offset, one after another)", part.Pages)
+		}
+		out = append(out, desc)
+	}
+	return out
 }
 
 // Records maps API records to the engine's.
