@@ -333,12 +333,7 @@ func TestCutListsTalkersReadOnTheirOwn(t *testing.T) {
 	tr := backend.TimeRange{From: testNow.Add(-6 * time.Hour), To: testNow.Add(-time.Hour)}
 	traffic := simulator.NewTraffic(42, 300, nil)
 	ref := simref.BucketSeries(traffic, tr.From, tr.To, 10*time.Minute, simref.BySrc)
-	totals := map[string]simref.Sum{}
-	for k, v := range ref.ByKey {
-		for _, s := range v {
-			totals[k] = simref.Sum{Bytes: totals[k].Bytes + s.Bytes}
-		}
-	}
+	totals := simref.Totals(traffic, tr.From, tr.To, simref.BySrc)
 	q := `{"queryType":"flows","format":"timeseries","groupBy":"src","topN":10,"other":true,"metric":"bytes","unit":"total"}`
 	e, _ := scaleEnv(t, simulator.Config{FlowsPerMinute: 300, History: 8 * time.Hour, TopTalkersMaxLimit: 5})
 	// 90,000 records in the range: above the row cap, so look-backs answer; each talker's

@@ -49,10 +49,12 @@ func newShare() *share {
 
 // do returns the answer for key: from the cache, from a request already in flight, or from
 // fetch. cacheable says whether a successful answer may be kept. A caller that joins a request
-// in flight waits for it only as long as its own ctx allows.
-func (s *share) do(ctx context.Context, key string, cacheable bool, fetch func() (*answer, error)) (*answer, error) {
+// in flight waits for it only as long as its own ctx allows. own says that no one else has the
+// answer (this caller's fetch made it, no one joined, the cache does not keep it): the caller
+// may reuse its memory once done with it.
+func (s *share) do(ctx context.Context, key string, cacheable bool, fetch func() (*answer, error)) (res *answer, own bool, err error) {
 	if res, ok := s.cachedAnswer(key); ok {
-		return res, nil
+		return res, false, nil
 	}
 	// led is set when this caller's fetch is the one that runs. That fetch uses this caller's
 	// ctx, so it ends as soon as ctx does, with an error that says more than ctx.Err() (the
@@ -78,22 +80,19 @@ func (s *share) do(ctx context.Context, key string, cacheable bool, fetch func()
 		}
 		return a, nil
 	})
+	var r singleflight.Result
 	select {
-	case r := <-ch:
-		return answerOf(r)
+	case r = <-ch:
 	case <-ctx.Done():
-		if led.Load() {
-			return answerOf(<-ch)
+		if !led.Load() {
+			return nil, false, ctx.Err()
 		}
-		return nil, ctx.Err()
+		r = <-ch
 	}
-}
-
-func answerOf(r singleflight.Result) (*answer, error) {
 	if r.Err != nil {
-		return nil, r.Err
+		return nil, false, r.Err
 	}
-	return r.Val.(*answer), nil
+	return r.Val.(*answer), led.Load() && !r.Shared && !cacheable, nil
 }
 
 func (s *share) cachedAnswer(key string) (*answer, bool) {
@@ -113,7 +112,7 @@ func (s *share) cachedAnswer(key string) (*answer, bool) {
 }
 
 func (s *share) store(key string, res *answer) {
-	if len(res.body) > cacheBytes/8 {
+	if res.size > cacheBytes/8 {
 		return
 	}
 	s.mu.Lock()
@@ -122,7 +121,7 @@ func (s *share) store(key string, res *answer) {
 		s.remove(el)
 	}
 	s.byKey[key] = s.lru.PushFront(&cached{key: key, res: res, expires: time.Now().Add(cacheTTL)})
-	s.size += len(res.body)
+	s.size += res.size
 	for s.size > cacheBytes {
 		s.remove(s.lru.Back())
 	}
@@ -131,5 +130,5 @@ func (s *share) store(key string, res *answer) {
 func (s *share) remove(el *list.Element) {
 	c := s.lru.Remove(el).(*cached)
 	delete(s.byKey, c.key)
-	s.size -= len(c.res.body)
+	s.size -= c.res.size
 }
