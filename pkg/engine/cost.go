@@ -195,6 +195,11 @@ func (e *Engine) readStreamed(ctx context.Context, from, to time.Time, f Filters
 	if err != nil {
 		return nil, pages, err
 	}
+	if set.Pages > 0 {
+		// The requests the read made: an open range's first page, read again with its part,
+		// is a request that handed nothing on.
+		pages = set.Pages
+	}
 	if set.Capped {
 		return nil, pages, Downstream(http.StatusServiceUnavailable, fmt.Errorf(
 			"the range %s – %s grew past %d records (the %d pages a query may read) while it was read page by page; retry the query, or narrow the time range or the filters",

@@ -142,10 +142,14 @@ func TestPagingWinsStreamedExact(t *testing.T) {
 	if m == nil || !strings.Contains(note, "chosen by cost: paging") {
 		t.Fatalf("the preview names no paging plan: %q", p.Notes)
 	}
+	// About: the range is open, and its first page, which shows it holds more than a page, is
+	// read again with the newest windows or the closed ones (two parts: one or two requests
+	// more than the pages its records fill).
 	before := g.Total.Load()
 	runSeries(t, ds, tr, 2*time.Minute, cases[0].q, nil)
-	if made := g.Total.Load() - before; strconv.FormatInt(made, 10) != m[1] {
-		t.Fatalf("the preview said about %s requests, the query made %d: %q", m[1], made, note)
+	est, _ := strconv.ParseInt(m[1], 10, 64)
+	if made := g.Total.Load() - before; made < est || made > est+2 {
+		t.Fatalf("the preview said about %d requests, the query made %d: %q", est, made, note)
 	}
 }
 
