@@ -204,6 +204,11 @@ func TalkersFromRecords(recs []Record, dim, by string, limit int) []Talker {
 		t.Packets += r.Packets
 		t.Flows += r.FlowCount()
 	}
+	return rankTalkers(sums, by, limit)
+}
+
+// rankTalkers orders summed talkers by bytes or packets (ties by key) and keeps the first limit.
+func rankTalkers(sums map[string]*Talker, by string, limit int) []Talker {
 	rows := make([]Talker, 0, len(sums))
 	for _, t := range sums {
 		rows = append(rows, *t)

@@ -284,26 +284,7 @@ func (t *totalsAccumulator) add(r *Record) {
 
 // talkers ranks the sums as TalkersFromRecords does.
 func (t *totalsAccumulator) talkers(by string, limit int) []Talker {
-	rows := make([]Talker, 0, len(t.sums))
-	for _, s := range t.sums {
-		rows = append(rows, *s)
-	}
-	metric := func(x Talker) int64 {
-		if by == SortPackets {
-			return x.Packets
-		}
-		return x.Bytes
-	}
-	slices.SortFunc(rows, func(x, y Talker) int {
-		if c := cmp.Compare(metric(y), metric(x)); c != 0 {
-			return c
-		}
-		return strings.Compare(x.Key, y.Key)
-	})
-	if len(rows) > limit {
-		rows = rows[:limit]
-	}
-	return rows
+	return rankTalkers(t.sums, by, limit)
 }
 
 // protocols ranks the sums as ProtocolsFromRecords does.
