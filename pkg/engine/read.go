@@ -64,6 +64,8 @@ type RecordSet struct {
 	Total    int
 	Capped   bool
 	Requests []string
+	// Pages is how many requests the reads made (0: a source did not say).
+	Pages int
 }
 
 // Combinations expands multi-value filters into the single-value filters a source's reads
@@ -230,6 +232,7 @@ func (e *Engine) Read(ctx context.Context, from, to time.Time, f Filters, sortBy
 		}
 		set.Capped = set.Capped || r.Capped
 		set.Requests = append(set.Requests, r.Requests...)
+		set.Pages += r.Pages
 	}
 	if len(combos) == 1 {
 		// A source returns each record of one read once.
@@ -254,6 +257,59 @@ func (e *Engine) Read(ctx context.Context, from, to time.Time, f Filters, sortBy
 		set.Capped = true
 	}
 	return set, nil
+}
+
+// ReadEach is Read without holding the records: each receives the records of [from, to] that
+// match f, page by page in sort order (filter combinations merged and de-duplicated as Read
+// does), at most maxRows in all. The returned RecordSet has Total, Capped, Requests; no Records.
+//
+// A single filter combination streams from a source that implements PageReader; other sources
+// are read whole and handed over at once. Several combinations are read whole too: their
+// records are merged, de-duplicated and sorted again across combinations, which needs them all.
+// each must not keep the slice; an error from it stops the read and is returned as is.
+func (e *Engine) ReadEach(ctx context.Context, from, to time.Time, f Filters, sortBy, order string, maxRows int, each func([]Record) error) (*RecordSet, error) {
+	return e.ReadEachSized(ctx, from, to, f, sortBy, order, maxRows, nil, each)
+}
+
+// ReadEachSized is ReadEach that first tells expect (when not nil) how many records it will
+// hand over at most, when that is known before the first page: from the source's total (the
+// Flows API's), or from the records read whole.
+func (e *Engine) ReadEachSized(ctx context.Context, from, to time.Time, f Filters, sortBy, order string, maxRows int, expect func(rows int), each func([]Record) error) (*RecordSet, error) {
+	if !slices.Contains(e.caps.SortFields, sortBy) {
+		return nil, &UnsupportedError{Source: e.src.Name(), Field: "sort", Value: sortBy, Missing: "sort by " + sortBy, Choices: e.caps.SortFields}
+	}
+	combos, err := e.Combinations(f)
+	if err != nil {
+		return nil, err
+	}
+	pr, pages := e.src.(PageReader)
+	if len(combos) > 1 || !pages {
+		set, err := e.Read(ctx, from, to, f, sortBy, order, maxRows)
+		if err != nil {
+			return nil, err
+		}
+		recs := set.Records
+		set.Records = nil
+		if len(recs) > 0 {
+			if expect != nil {
+				expect(len(recs))
+			}
+			if err := each(recs); err != nil {
+				return nil, err
+			}
+		}
+		return set, nil
+	}
+	r, err := pr.ReadPages(ctx, ReadRequest{From: from, To: to, Filter: combos[0], Sort: sortBy, Order: order, MaxRows: maxRows, Expect: expect}, func(page []Record) error {
+		if len(page) == 0 {
+			return nil
+		}
+		return each(page)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &RecordSet{Total: r.Total, Capped: r.Capped, Requests: r.Requests, Pages: r.Pages}, nil
 }
 
 // SortRecords orders records as a source orders one read: by the sort field, ties by id.
@@ -282,12 +338,18 @@ func SortRecords(recs []Record, sortBy, order string) {
 
 // CappedNotice is the warning shown when the row cap stopped a read.
 func CappedNotice(set *RecordSet, consequence string) string {
+	return CappedNoticeOf(len(set.Records), set, consequence)
+}
+
+// CappedNoticeOf is CappedNotice for a read whose records were handed over (ReadEach): rows
+// were read.
+func CappedNoticeOf(rows int, set *RecordSet, consequence string) string {
 	if set.Total < 0 {
 		return fmt.Sprintf("%d flows read, and there are more: the data source's row cap stopped the read; %s. Narrow the time range or filters, or raise the row cap.",
-			len(set.Records), consequence)
+			rows, consequence)
 	}
 	return fmt.Sprintf("%d of %d flows: the data source's row cap stopped the read; %s. Narrow the time range or filters, or raise the row cap.",
-		len(set.Records), set.Total, consequence)
+		rows, set.Total, consequence)
 }
 
 // recordKey identifies a record across combinations: its id, or, for a record without one (a

@@ -37,6 +37,10 @@ type ReadRequest struct {
 	Order    string // asc | desc
 	// MaxRows is the row budget: the source stops reading when it holds that many records.
 	MaxRows int
+	// Expect, when set, is told by a PageReader before the first page how many records the
+	// read will hand over at most, when the source knows (the Flows API's total), so that whoever
+	// collects them sizes once. ReadRecords ignores it.
+	Expect func(rows int)
 }
 
 // ReadResult is what a read returned.
@@ -49,6 +53,18 @@ type ReadResult struct {
 	// Requests describe what was asked, one line per distinct request (pages may be summed
 	// up on one line), for ExecutedQueryString. Never a secret.
 	Requests []string
+	// Pages is how many requests the read made (0: the source does not say), for a plan's
+	// request count.
+	Pages int
+}
+
+// PageReader is implemented by sources that hand over a read's records page by page as they
+// are decoded, so that a query need not hold every record at once.
+type PageReader interface {
+	// ReadPages reads like ReadRecords, but calls each with every page's records in the read's
+	// order (sorted as asked) and returns a ReadResult without Records. each must not keep the
+	// slice. An error from each stops the read and is returned as is.
+	ReadPages(ctx context.Context, r ReadRequest, each func([]Record) error) (*ReadResult, error)
 }
 
 // Filter keys: the names of filters in Capabilities and in errors.

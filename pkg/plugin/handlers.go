@@ -65,14 +65,21 @@ func (d *Datasource) flowsHandler(ctx context.Context, r request) (data.Frames, 
 			Msg: "with format 'table' cannot be used in an alert rule: it returns raw records, not numbers. Use Top talkers, Protocols, or Flows with format 'timeseries'"}
 	}
 	rowCap := d.engine.RowCap()
-	set, err := d.engine.Read(ctx, r.timeRange.From, r.timeRange.To, filters(q.Filters), q.Sort, q.Order, min(q.Limit, rowCap))
+	// The frame's columns are filled page by page as the records are read, sized once from the
+	// source's total: the records themselves are never all held (docs/performance.md).
+	table := engine.NewTableBuilder(d.engine.Capabilities().Columns, 0)
+	set, err := d.engine.ReadEachSized(ctx, r.timeRange.From, r.timeRange.To, filters(q.Filters), q.Sort, q.Order, min(q.Limit, rowCap),
+		table.Grow, func(page []engine.Record) error {
+			table.Add(page)
+			return nil
+		})
 	if err != nil {
 		return nil, err
 	}
-	frame := engine.TableFrame(set.Records, d.engine.Capabilities().Columns, strings.Join(set.Requests, "\n"))
+	frame := table.Frame(strings.Join(set.Requests, "\n"))
 	d.addDrillDownLinks(frame)
 	if q.Limit > rowCap && set.Capped {
-		engine.AddNotice(frame, data.NoticeSeverityWarning, engine.CappedNotice(set, "the table shows the first rows in the chosen order"))
+		engine.AddNotice(frame, data.NoticeSeverityWarning, engine.CappedNoticeOf(table.Rows(), set, "the table shows the first rows in the chosen order"))
 	}
 	return data.Frames{frame}, nil
 }

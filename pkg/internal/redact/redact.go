@@ -164,3 +164,23 @@ func Cut(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
+
+// ShownStart is Shown for the start of a longer text (cut says whether it was): a secret the
+// cut split would escape Clean, so a tail that could begin one of the secret's forms is left
+// out before the text is cut.
+func (r *Redactor) ShownStart(start string, cut bool) string {
+	text := r.Clean(strings.ToValidUTF8(start, "\uFFFD"))
+	if cut && r != nil {
+		end := len(text)
+		for _, form := range slices.Concat(r.long, r.short) {
+			for k := min(len(form)-1, len(text)); k > 0; k-- {
+				if strings.HasSuffix(text, form[:k]) {
+					end = min(end, len(text)-k)
+					break
+				}
+			}
+		}
+		text = text[:end]
+	}
+	return r.Shown(text)
+}

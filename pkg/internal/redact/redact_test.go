@@ -79,3 +79,23 @@ func TestCleanRemovesEveryForm(t *testing.T) {
 		t.Error("nil redactor changed text")
 	}
 }
+
+// The start of a longer body (what is kept of a streamed answer) never shows the part of a
+// secret that the cut left behind, however long the secret and wherever the cut falls.
+func TestShownStartHoldsNoHalfSecret(t *testing.T) {
+	secret := strings.Repeat("Zq7", 400) // a 1,200-character token
+	r := New(secret)
+	body := strings.Repeat(secret+" ", 3) + "tail"
+	for cut := 1; cut < len(body); cut += 37 {
+		got := r.ShownStart(body[:cut], true)
+		if strings.Contains(got, "Zq7Zq7") {
+			t.Fatalf("cut at %d: %q holds part of the secret", cut, got)
+		}
+	}
+	if got := r.ShownStart("not json: "+secret+" end", false); got != "not json: "+Mark+" end" {
+		t.Fatalf("whole text: %q", got)
+	}
+	if got := r.ShownStart("not json, and long", true); got != "not json, and long" {
+		t.Fatalf("text without a secret: %q", got)
+	}
+}

@@ -131,7 +131,9 @@ func mb(n int64) string {
 	return fmt.Sprintf("%d bytes", n)
 }
 
-// budgetReader reads a body, charging every byte to a query.
+// budgetReader reads a body, charging every byte to a query. err is the first error reading
+// failed with (a budget exceeded, the connection lost), io.EOF aside: whoever decodes the body
+// tells that from the body not decoding.
 type budgetReader struct {
 	r   io.Reader
 	q   *Query
@@ -149,6 +151,9 @@ func (b *budgetReader) Read(p []byte) (int, error) {
 			b.err = e
 			return 0, e
 		}
+	}
+	if err != nil && err != io.EOF {
+		b.err = err
 	}
 	return n, err
 }

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -143,32 +144,138 @@ func origin(u *url.URL) string {
 // BaseURL is the API address the client calls, as it may be shown (without a password).
 func (c *Client) BaseURL() string { return c.shownBase }
 
-// Flows fetches one page of /api/v1/flows.
+// Flows fetches one page of /api/v1/flows. Its body is decoded as it arrives (never held
+// whole); each caller gets its own copy of the page.
 func (c *Client) Flows(ctx context.Context, p FlowsParams) (*FlowPage, error) {
-	var page FlowPage
-	// A range that ended a while ago holds only closed, indexed windows: its pages never change.
-	closed := !p.To.IsZero() && p.To.Before(c.now().Add(-settleTime))
-	wire := c.flowsWire(p)
-	asked, err := c.getShared(ctx, FlowsPath, wire.Values(), wire.Limit, closed, 0, &page)
+	page, done, err := c.sharedFlowPage(ctx, p, true)
 	if err != nil {
 		return nil, err
 	}
-	page.keep(p.Limit, asked)
-	return &page, nil
+	own := *page
+	own.Flows = slices.Clone(page.Flows)
+	done()
+	return &own, nil
+}
+
+// sharedFlowPage is Flows without the copy: the page may be shared with other callers
+// (coalesced or cached), so it must not be modified. done says the caller is done with it:
+// a page no one else has goes back to be decoded into again (pagePool). keep says whether the
+// page may be kept at all (see share.go); requests in flight are shared either way.
+func (c *Client) sharedFlowPage(ctx context.Context, p FlowsParams, keep bool) (page *FlowPage, done func(), err error) {
+	// A range that ended a while ago holds only closed, indexed windows: its pages never change.
+	closed := !p.To.IsZero() && p.To.Before(c.now().Add(-settleTime))
+	wire := c.flowsWire(p)
+	res, asked, own, err := c.shared(ctx, FlowsPath, wire.Values(), wire.Limit, closed, keep, 0, c.decodeFlowPage)
+	if err != nil {
+		return nil, nil, err
+	}
+	page = firstOf(res.page, p.Limit, asked)
+	if !own {
+		return page, func() {}, nil
+	}
+	return page, func() { putPage(res.page.Flows) }, nil
+}
+
+// snippetBytes is how much of a body is kept to quote when it does not decode.
+const snippetBytes = 4 << 10
+
+// decodeFlowPage is a bodyReader for /flows: the page decoded as a stream. Only the start of
+// the body is kept, to quote in a DecodeError.
+func (c *Client) decodeFlowPage(body io.Reader, a *answer) error {
+	start := &prefix{max: snippetBytes}
+	counted := &countingReader{r: io.TeeReader(body, start)}
+	page := &FlowPage{Flows: getPage()}
+	if err := page.decode(json.NewDecoder(&collapsedSpace{r: counted})); err != nil {
+		return &DecodeError{URL: a.url, Err: err, Detail: c.redactor.Shown(err.Error()), Snippet: c.redactor.ShownStart(start.String(), start.cut)}
+	}
+	a.page, a.size = page, counted.n
+	return nil
+}
+
+// prefix keeps the first max bytes written to it.
+type prefix struct {
+	b   []byte
+	max int
+	cut bool // more was written than kept
+}
+
+func (p *prefix) Write(b []byte) (int, error) {
+	keep := min(len(b), p.max-len(p.b))
+	p.b = append(p.b, b[:keep]...)
+	p.cut = p.cut || keep < len(b)
+	return len(b), nil
+}
+
+func (p *prefix) String() string { return string(p.b) }
+
+// collapsedSpace reads JSON with every run of white space outside strings collapsed to one
+// space. json.Decoder keeps the white space before a token in its buffer and scans it again at
+// every refill: a body padded with megabytes of spaces would take minutes (and its size in
+// memory) to decode. One space keeps tokens apart as they were, so a malformed body stays
+// malformed.
+type collapsedSpace struct {
+	r                         io.Reader
+	inString, escaped, spaced bool
+}
+
+func (s *collapsedSpace) Read(p []byte) (int, error) {
+	for {
+		n, err := s.r.Read(p)
+		w := 0
+		for _, c := range p[:n] {
+			switch {
+			case s.inString:
+				switch {
+				case s.escaped:
+					s.escaped = false
+				case c == '\\':
+					s.escaped = true
+				case c == '"':
+					s.inString = false
+				}
+			case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+				if s.spaced {
+					continue
+				}
+				s.spaced = true
+				c = ' '
+			default:
+				s.spaced = false
+				s.inString = c == '"'
+			}
+			p[w] = c
+			w++
+		}
+		if w > 0 || err != nil || n == 0 {
+			return w, err
+		}
+	}
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.n += n
+	return n, err
 }
 
 // TopTalkers calls /api/v1/flows/top-talkers. Null entries hold no row and are left out.
 func (c *Client) TopTalkers(ctx context.Context, p TopTalkersParams) ([]TopTalker, error) {
 	var rows []*TopTalker
 	wire := talkersWire(p)
-	_, err := c.getShared(ctx, TopTalkersPath, wire.Values(), wire.Limit, false, p.WindowSecs, &rows)
+	_, err := c.getShared(ctx, TopTalkersPath, wire.Values(), wire.Limit, p.WindowSecs, &rows)
 	return firstRows(nonNil(rows), p.Limit), err
 }
 
 // Protocols calls /api/v1/flows/protocols. Null entries hold no row and are left out.
 func (c *Client) Protocols(ctx context.Context, windowSecs int64) ([]ProtocolStat, error) {
 	var rows []*ProtocolStat
-	_, err := c.getShared(ctx, ProtocolsPath, ProtocolsValues(windowSecs), 0, false, windowSecs, &rows)
+	_, err := c.getShared(ctx, ProtocolsPath, ProtocolsValues(windowSecs), 0, windowSecs, &rows)
 	return nonNil(rows), err
 }
 
@@ -194,25 +301,36 @@ func (c *Client) Edge(ctx context.Context, order string) (page *FlowPage, date, 
 		defer q.Done()
 	}
 	sent = c.now()
-	res, err := c.get(ctx, q, endpoint, target)
+	res, err := c.get(ctx, q, endpoint, target, c.decodeFlowPage)
 	received = c.now()
 	if err != nil {
 		return nil, date, sent, received, err
 	}
-	page = &FlowPage{}
-	if err := json.Unmarshal(res.body, page); err != nil {
-		return nil, date, sent, received, &DecodeError{URL: res.url, Err: err, Detail: c.redactor.Shown(err.Error()), Snippet: c.redactor.Shown(string(res.body))}
-	}
-	return page, res.date, sent, received, nil
+	return res.page, res.date, sent, received, nil
 }
 
-// getShared decodes the answer to a GET into out. The request is shared (see share.go): limit
-// is the rows it asks for (0: not a list), closed says its range never changes, window is the
-// look-back of an aggregate endpoint. It returns the limit of the request that answered, which
-// may be longer: the caller keeps the rows it asked for.
-func (c *Client) getShared(ctx context.Context, path string, v url.Values, limit int, closed bool, window int64, out any) (int, error) {
+// getShared decodes the answer to a GET of a few rows into out; see shared. It returns the
+// limit of the request that answered, which may be longer: the caller keeps the rows it asked
+// for.
+func (c *Client) getShared(ctx context.Context, path string, v url.Values, limit int, window int64, out any) (int, error) {
+	res, asked, _, err := c.shared(ctx, path, v, limit, false, true, window, readBody)
+	if err != nil {
+		return 0, err
+	}
+	if err := json.Unmarshal(res.body, out); err != nil {
+		return 0, &DecodeError{URL: res.url, Err: err, Detail: c.redactor.Shown(err.Error()), Snippet: c.redactor.Shown(string(res.body))}
+	}
+	return asked, nil
+}
+
+// shared makes a GET whose answer read reads, shared with other callers (see share.go): limit
+// is the rows it asks for (0: not a list), closed says its range never changes, keep whether
+// its answer may be kept at all, window is the look-back of an aggregate endpoint. It returns
+// the limit of the request that answered, which may be longer than limit, and whether no one
+// else has the answer (own).
+func (c *Client) shared(ctx context.Context, path string, v url.Values, limit int, closed, keep bool, window int64, read bodyReader) (res *answer, asked int, own bool, err error) {
 	endpoint := c.base + path
-	a := ask{url: endpoint, family: endpoint, limit: limit, closed: closed, window: window}
+	a := ask{url: endpoint, family: endpoint, limit: limit, closed: closed, keep: keep, window: window}
 	if len(v) > 0 {
 		a.url += "?" + v.Encode()
 		a.family = a.url
@@ -227,44 +345,54 @@ func (c *Client) getShared(ctx context.Context, path string, v url.Values, limit
 		// Marked, so that a request without a limit (the server's default) is not its family.
 		a.family = endpoint + "?" + rest.Encode() + "#list"
 	}
-	q, own := c.queryOf(ctx)
-	if own {
+	q, ownQuery := c.queryOf(ctx)
+	if ownQuery {
 		defer q.Done()
 	}
-	res, asked, err := c.share.do(ctx, a, func() (*answer, error) { return c.get(ctx, q, endpoint, a.url) })
+	res, asked, own, err = c.share.do(ctx, a, func() (*answer, error) { return c.get(ctx, q, endpoint, a.url, read) })
 	if err != nil && (err == context.Canceled || err == context.DeadlineExceeded) {
 		// This caller's own deadline passed while it waited for a request it had joined.
-		return 0, c.classify(c.shown(endpoint), err)
+		return nil, 0, false, c.classify(c.shown(endpoint), err)
 	}
 	var re *RequestError
 	if errors.As(err, &re) && re.Kind == KindCanceled && ctx.Err() == nil {
 		// The caller whose request this one joined went away (a panel refreshed); this
 		// caller did not, so it asks for itself.
-		res, err = c.get(ctx, q, endpoint, a.url)
-		asked = limit
+		res, err = c.get(ctx, q, endpoint, a.url, read)
+		asked, own = limit, true
 	}
-	if err != nil {
-		return 0, err
-	}
-	if err := json.Unmarshal(res.body, out); err != nil {
-		return 0, &DecodeError{URL: res.url, Err: err, Detail: c.redactor.Shown(err.Error()), Snippet: c.redactor.Shown(string(res.body))}
-	}
-	return asked, nil
+	return res, asked, own, err
 }
 
-// answer is the body of a 200 and the URL that gave it (after redirects), as shown.
+// answer is a 200 as its bodyReader read it (the body, or a /flows page decoded from it) and
+// the URL that gave it (after redirects), as shown.
 type answer struct {
 	body []byte
+	page *FlowPage
+	// size is the bytes the body had: what a cached answer counts against the cache's bound.
+	size int
 	url  string
 	date time.Time // the Date header; zero when absent or unreadable
 }
 
+// bodyReader reads the body of a 200 into a. An error that is not the body's reader's own is
+// the body not decoding.
+type bodyReader func(body io.Reader, a *answer) error
+
+// readBody is the bodyReader that keeps the body whole (answers of a few rows).
+func readBody(body io.Reader, a *answer) error {
+	var err error
+	a.body, err = io.ReadAll(body)
+	a.size = len(a.body)
+	return err
+}
+
 // get makes a request, waiting and trying again when the server asks to with Retry-After, and
 // once after a short back-off when a gateway says the API is briefly unavailable.
-func (c *Client) get(ctx context.Context, q *Query, endpoint, target string) (*answer, error) {
+func (c *Client) get(ctx context.Context, q *Query, endpoint, target string, read bodyReader) (*answer, error) {
 	transientRetried := false
 	for attempt := 0; ; attempt++ {
-		res, retryAfter, err := c.getOnce(ctx, q, endpoint, target)
+		res, retryAfter, err := c.getOnce(ctx, q, endpoint, target, read)
 		if err == nil {
 			return res, nil
 		}
@@ -297,9 +425,9 @@ func transient(status int) bool {
 	return status == http.StatusBadGateway || status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout
 }
 
-// getOnce makes one request and returns the body of a 200. It returns the server's Retry-After
+// getOnce makes one request and returns the answer read reads from a 200. It returns the server's Retry-After
 // when the answer was 429 or 503 with that header, so that get can wait and try again.
-func (c *Client) getOnce(ctx context.Context, q *Query, endpoint, target string) (*answer, time.Duration, error) {
+func (c *Client) getOnce(ctx context.Context, q *Query, endpoint, target string, read bodyReader) (*answer, time.Duration, error) {
 	shown := c.shown(endpoint)
 	select {
 	case c.slots <- struct{}{}:
@@ -353,16 +481,24 @@ func (c *Client) getOnce(ctx context.Context, q *Query, endpoint, target string)
 	}
 	// The body is read through the query's and the data source's byte budgets, so that one
 	// huge (or gzip-bomb) answer fails its own query and leaves memory to the others.
-	body, err := io.ReadAll(&budgetReader{r: resp.Body, q: q, url: shown})
-	if err != nil {
-		var be *BudgetError
-		if errors.As(err, &be) {
-			return nil, 0, be
-		}
-		return nil, 0, c.classify(shown, err)
-	}
+	body := &budgetReader{r: resp.Body, q: q, url: shown}
 	date, _ := http.ParseTime(resp.Header.Get("Date"))
-	return &answer{body: body, url: shown, date: date}, 0, nil
+	a := &answer{url: shown, date: date}
+	if err := read(body, a); err != nil || body.err != nil {
+		var be *BudgetError
+		switch {
+		case errors.As(body.err, &be):
+			return nil, 0, be
+		case body.err != nil:
+			// The connection failed while the body was read.
+			return nil, 0, c.classify(shown, body.err)
+		case errors.As(err, new(*DecodeError)):
+			return nil, 0, err
+		default:
+			return nil, 0, c.classify(shown, err)
+		}
+	}
+	return a, 0, nil
 }
 
 // shown is an endpoint as messages show it.

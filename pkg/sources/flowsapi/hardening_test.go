@@ -220,7 +220,7 @@ func TestNullIDsAndNullEntries(t *testing.T) {
 	talkers, _ := c.TopTalkers(t.Context(), flowsapi.TopTalkersParams{WindowSecs: 3600, By: "bytes", Dim: "src", Limit: 10})
 	protocols, _ := c.Protocols(t.Context(), 3600)
 	sim.SetFault(&simulator.Fault{NullIDs: true})
-	// A new client: the first one keeps the answers it just had for a few seconds (share.go).
+	// A client of its own: the first has kept the pages it read (share.go).
 	c = client(t, srv.URL, "tok")
 	got, err := c.PageFlows(t.Context(), lastHour, 100, 50_000)
 	if err != nil || len(got.Flows) != len(want.Flows) {
@@ -381,5 +381,37 @@ func TestTransientFailureRetriedOnce(t *testing.T) {
 	go func() { time.Sleep(20 * time.Millisecond); cancel() }()
 	if _, err := c.Protocols(ctx, 3600); err == nil || !strings.Contains(err.Error(), "503") {
 		t.Fatalf("canceled during back-off: %v", err)
+	}
+}
+
+// A /flows page is decoded as it arrives: white space between tokens, however much, costs
+// neither time nor memory and changes nothing, white space inside strings is kept, and a body
+// that is not JSON stays an error (white space still separates tokens).
+func TestStreamedPageKeepsWhatTheBodySays(t *testing.T) {
+	pad := strings.Repeat(" \n\t", 1<<20)
+	for _, c := range []struct {
+		body, id string
+		total    int
+		bad      bool
+	}{
+		{body: `{"total":1,` + pad + `"flows":[` + pad + `{"id":"a  b\"  c\\","bytes":5}` + pad + `]}` + pad, id: `a  b"  c\`, total: 1},
+		{body: `{"Total":2,"extra":{"x":[1, 2]},"flows":[null,{"id":" x "}]}`, id: " x ", total: 2},
+		{body: `{"total":1 0,"flows":[]}`, bad: true},
+		{body: `{"total":1,"flows":[]} {}`, bad: true},
+		{body: `{"total":1,"flows":[{"id":"a"}]`, bad: true},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, c.body) }))
+		page, err := client(t, srv.URL, "tok").Flows(t.Context(), flowsapi.FlowsParams{})
+		srv.Close()
+		var decErr *flowsapi.DecodeError
+		switch {
+		case c.bad && !errors.As(err, &decErr):
+			t.Fatalf("%.40q: error %v, want a DecodeError", c.body, err)
+		case c.bad:
+		case err != nil:
+			t.Fatalf("%.40q: %v", c.body, err)
+		case page.Total != c.total || len(page.Flows) != 1 || page.Flows[0].ID != c.id:
+			t.Fatalf("%.40q: total %d, flows %+v", c.body, page.Total, page.Flows)
+		}
 	}
 }

@@ -69,20 +69,28 @@ func TestClosedRangesArePagedInParallel(t *testing.T) {
 }
 
 // BenchmarkPageFlows reads 2 h of records (≈4,800, 20 pages of 250 at 10 ms server latency)
-// page after page (an open range) and in parallel (a closed range). docs/performance.md.
+// as an open range page after page (sorted by bytes: never split), as an open range sorted by
+// time (split at the closed boundary: the closed part in parallel, the newest windows page
+// after page), and as a closed range (in parallel). docs/performance.md.
 func BenchmarkPageFlows(b *testing.B) {
-	p := flowsapi.FlowsParams{From: now.Add(-3 * time.Hour), To: now.Add(-time.Hour)}
+	p := flowsapi.FlowsParams{From: now.Add(-3 * time.Hour), To: now.Add(-time.Hour), Order: "desc"}
 	for _, c := range []struct {
-		name  string
-		clock time.Time
-	}{{"open_sequential", p.To.Add(-time.Minute)}, {"closed_parallel", now}} {
+		name, sort string
+		clock      time.Time
+	}{
+		{"open_sequential", "bytes", p.To.Add(-time.Minute)},
+		{"open_split", "timestamp", p.To},
+		{"closed_parallel", "timestamp", now},
+	} {
 		b.Run(c.name, func(b *testing.B) {
+			q := p
+			q.Sort = c.sort
 			for b.Loop() {
 				b.StopTimer()
 				client, _ := gaugedSim(b, 10*time.Millisecond, 250)
 				client.SetClock(func() time.Time { return c.clock })
 				b.StartTimer()
-				got, err := client.PageFlows(context.Background(), p, 1000, 1_000_000)
+				got, err := client.PageFlows(context.Background(), q, 1000, 1_000_000)
 				if err != nil || len(got.Flows) == 0 {
 					b.Fatal(err)
 				}

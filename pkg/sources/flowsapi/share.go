@@ -55,6 +55,9 @@ type ask struct {
 	limit  int
 	// closed: the range's windows are all closed, so its answer never changes.
 	closed bool
+	// keep: the answer may be kept at all (a read whose pages no one will ask for again, or
+	// would hold the memory for nothing, says no; requests in flight are still shared).
+	keep bool
 	// window is the look-back in seconds of an aggregate endpoint (0 for /flows): its lower
 	// edge moves with the server's clock too.
 	window int64
@@ -73,11 +76,12 @@ type kept struct {
 }
 
 type flight struct {
-	limit int
-	seq   uint64
-	done  chan struct{}
-	res   *answer
-	err   error
+	limit  int
+	seq    uint64
+	done   chan struct{}
+	res    *answer
+	err    error
+	joined bool // another caller waits for it (guarded by share.mu)
 }
 
 type share struct {
@@ -100,8 +104,10 @@ func newShare(now func() time.Time) *share {
 // do returns the answer to a (and the limit of the request that gave it, which may be longer
 // than a's: the caller keeps the rows it asked for): a kept answer, a request in flight, or
 // fetch. A caller that joins a request in flight waits for it only as long as its own ctx
-// allows. Under a lookback.Fresh only requests made after the Fresh's first call answer.
-func (s *share) do(ctx context.Context, a ask, fetch func() (*answer, error)) (*answer, int, error) {
+// allows. Under a lookback.Fresh only requests made after the Fresh's first call answer. own
+// says that no one else has the answer (this caller's fetch made it, no one joined, it is not
+// kept): the caller may reuse its memory once done with it.
+func (s *share) do(ctx context.Context, a ask, fetch func() (*answer, error)) (res *answer, asked int, own bool, err error) {
 	var after uint64
 	if f := lookback.FreshOf(ctx); f != nil {
 		after = f.Mark(func() uint64 { return s.seq.Load() + 1 })
@@ -111,17 +117,18 @@ func (s *share) do(ctx context.Context, a ask, fetch func() (*answer, error)) (*
 	if k := s.keptFor(a, after, now); k != nil {
 		s.lru.MoveToFront(s.find(k))
 		s.mu.Unlock()
-		return k.res, k.limit, nil
+		return k.res, k.limit, false, nil
 	}
 	for _, f := range s.flights[a.family] {
 		// A request in flight was made at the same moment: it answers a's length or longer.
 		if f.seq >= after && a.limit <= f.limit {
+			f.joined = true
 			s.mu.Unlock()
 			select {
 			case <-f.done:
-				return f.res, f.limit, f.err
+				return f.res, f.limit, false, f.err
 			case <-ctx.Done():
-				return nil, 0, ctx.Err()
+				return nil, 0, false, ctx.Err()
 			}
 		}
 	}
@@ -133,9 +140,10 @@ func (s *share) do(ctx context.Context, a ask, fetch func() (*answer, error)) (*
 	// with an error that says more than ctx.Err() (the URL after redirects, a retry made).
 	f.res, f.err = safely(fetch)
 	s.mu.Lock()
-	if f.err == nil {
+	stored := false
+	if f.err == nil && a.keep {
 		// Kept before the flight is forgotten, so a caller arriving now finds one or the other.
-		s.store(&kept{ask: a, res: f.res, seq: f.seq, made: now, expires: s.now().Add(cacheTTL), rows: -1})
+		stored = s.store(&kept{ask: a, res: f.res, seq: f.seq, made: now, expires: s.now().Add(cacheTTL), rows: -1})
 	}
 	fs := s.flights[a.family]
 	for i := range fs {
@@ -149,9 +157,10 @@ func (s *share) do(ctx context.Context, a ask, fetch func() (*answer, error)) (*
 	} else {
 		s.flights[a.family] = fs
 	}
+	own = f.err == nil && !stored && !f.joined
 	s.mu.Unlock()
 	close(f.done)
-	return f.res, f.limit, f.err
+	return f.res, f.limit, own, f.err
 }
 
 // safely runs fetch. A panic while reading would otherwise end the plugin process for every
@@ -221,14 +230,6 @@ func windowEndIn(a, b time.Time) bool {
 	return floorDiv(b.UnixMilli(), size) != floorDiv(a.UnixMilli()-1, size)
 }
 
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if a%b != 0 && (a < 0) != (b < 0) {
-		q--
-	}
-	return q
-}
-
 // servable says whether k's list answers a list of n rows of the same order: n is at most its
 // limit (its first n rows), or it returned fewer rows than its limit, so that it holds every
 // row the server has, or as many as the server gives (a server that caps limit gives that many
@@ -238,15 +239,19 @@ func (s *share) servable(k *kept, n int) bool {
 		return true
 	}
 	if k.rows < 0 {
-		k.rows = listRows(k.res.body)
+		k.rows = listRows(k.res)
 	}
 	return k.rows >= 0 && k.rows < k.limit
 }
 
-// listRows counts the rows of a list answer: a JSON array (/top-talkers) or the "flows" of a
-// page; -1 when it is neither. Null entries hold no row and are not counted (as the decoders
-// leave them out).
-func listRows(body []byte) int {
+// listRows counts the rows of a list answer: a decoded /flows page, a JSON array
+// (/top-talkers) or the "flows" of a page; -1 when it is neither. Null entries hold no row and
+// are not counted (as the decoders leave them out).
+func listRows(a *answer) int {
+	if a.page != nil {
+		return len(a.page.Flows)
+	}
+	body := a.body
 	var rows []json.RawMessage
 	if json.Unmarshal(body, &rows) != nil {
 		var page struct {
@@ -275,9 +280,10 @@ func (s *share) find(k *kept) *list.Element {
 	return nil
 }
 
-func (s *share) store(k *kept) {
-	if len(k.res.body) > cacheBytes/8 {
-		return
+// store keeps k and says whether it did (an answer over an eighth of the bound is not kept).
+func (s *share) store(k *kept) bool {
+	if k.res.size > cacheBytes/8 {
+		return false
 	}
 	// The newer answer replaces one to the same request.
 	for _, el := range append([]*list.Element(nil), s.byFamily[k.family]...) {
@@ -286,9 +292,9 @@ func (s *share) store(k *kept) {
 		}
 	}
 	s.byFamily[k.family] = append(s.byFamily[k.family], s.lru.PushFront(k))
-	s.size += len(k.res.body)
+	s.size += k.res.size
 	if !k.closed {
-		s.shortSize += len(k.res.body)
+		s.shortSize += k.res.size
 	}
 	for s.size > cacheBytes {
 		s.remove(s.lru.Back())
@@ -300,6 +306,7 @@ func (s *share) store(k *kept) {
 		}
 		el = prev
 	}
+	return true
 }
 
 func (s *share) remove(el *list.Element) {
@@ -316,9 +323,9 @@ func (s *share) remove(el *list.Element) {
 	} else {
 		s.byFamily[k.family] = els
 	}
-	s.size -= len(k.res.body)
+	s.size -= k.res.size
 	if !k.closed {
-		s.shortSize -= len(k.res.body)
+		s.shortSize -= k.res.size
 	}
 }
 
@@ -360,17 +367,17 @@ func firstRows[T any](rows []T, n int) []T {
 	return rows[:n:n]
 }
 
-// keep makes a page answered by a request for asked rows the page a request for n rows gets:
-// its first n rows, and the limit the server says it used (it says at most what it was asked).
-func (p *FlowPage) keep(n, asked int) {
+// firstOf is the page a request for n rows gets, from a page answered to a request for asked
+// rows: its first n rows (a view: the page may be shared and is not modified), and the limit
+// the server says it used (it says at most what it was asked).
+func firstOf(p *FlowPage, n, asked int) *FlowPage {
 	if n <= 0 || n == asked {
-		return
+		return p
 	}
-	if len(p.Flows) > n {
-		// A copy, so that the rows not kept are not held by the caller.
-		p.Flows = append([]Flow(nil), p.Flows[:n]...)
-	}
+	view := *p
+	view.Flows = firstRows(p.Flows, n)
 	if n < asked {
-		p.Limit = min(p.Limit, n)
+		view.Limit = min(p.Limit, n)
 	}
+	return &view
 }

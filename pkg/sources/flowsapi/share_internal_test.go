@@ -12,13 +12,13 @@ import (
 // plugin process for every user: a panic while reading becomes that request's error instead.
 func TestPanicWhileReadingIsAnErrorNotACrash(t *testing.T) {
 	s := newShare(time.Now)
-	k := ask{url: "k", family: "k", closed: true}
-	_, _, err := s.do(context.Background(), k, func() (*answer, error) { panic("boom") })
+	k := ask{url: "k", family: "k", closed: true, keep: true}
+	_, _, _, err := s.do(context.Background(), k, func() (*answer, error) { panic("boom") })
 	if err == nil || !strings.Contains(err.Error(), "internal error reading the API: boom") {
 		t.Fatalf("err = %v", err)
 	}
 	// The key is free again and nothing was cached.
-	res, _, err := s.do(context.Background(), k, func() (*answer, error) { return &answer{body: []byte("[]")}, nil })
+	res, _, _, err := s.do(context.Background(), k, func() (*answer, error) { return &answer{body: []byte("[]")}, nil })
 	if err != nil || string(res.body) != "[]" {
 		t.Fatalf("after the panic: %v %v", res, err)
 	}
@@ -31,8 +31,8 @@ func TestKeptAnswersStayWithinTheirBounds(t *testing.T) {
 	s := newShare(time.Now)
 	page := make([]byte, 1<<20)
 	keep := func(i int, closed bool) {
-		a := ask{url: fmt.Sprintf("u%d", i), family: fmt.Sprintf("u%d", i), closed: closed}
-		s.do(context.Background(), a, func() (*answer, error) { return &answer{body: page}, nil })
+		a := ask{url: fmt.Sprintf("u%d", i), family: fmt.Sprintf("u%d", i), closed: closed, keep: true}
+		s.do(context.Background(), a, func() (*answer, error) { return &answer{body: page, size: len(page)}, nil })
 		if s.size > cacheBytes || s.shortSize > shortBytes {
 			t.Fatalf("after %d: %d bytes kept, %d of them short-lived", i, s.size, s.shortSize)
 		}

@@ -32,6 +32,7 @@ var (
 	_ engine.ClockSampler       = (*Source)(nil)
 	_ engine.RequestDescriber   = (*Source)(nil)
 	_ engine.QueryScoper        = (*Source)(nil)
+	_ engine.PageReader         = (*Source)(nil)
 )
 
 // BeginQuery implements engine.QueryScoper: one byte budget for all the requests of a query,
@@ -126,41 +127,112 @@ func (s *Source) params(r engine.ReadRequest) (FlowsParams, error) {
 
 // ReadRecords implements engine.Source: /api/v1/flows page by page (see PageFlows).
 func (s *Source) ReadRecords(ctx context.Context, r engine.ReadRequest) (*engine.ReadResult, error) {
+	var recs []engine.Record
+	res, err := s.readPages(ctx, r, func(page []Flow, expect int) error {
+		if recs == nil {
+			// Sized once from the server's total (bounded by the row cap).
+			recs = make([]engine.Record, 0, expect)
+		}
+		recs = appendRecords(recs, page)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if recs == nil {
+		recs = []engine.Record{}
+	}
+	res.Records = recs
+	return res, nil
+}
+
+// ReadPages implements engine.PageReader: each page of /api/v1/flows is decoded as it arrives,
+// turned into records and handed on, so a read holds one page at a time (plus, for a closed
+// range read in parallel, the pages that arrived before their predecessors).
+func (s *Source) ReadPages(ctx context.Context, r engine.ReadRequest, each func([]engine.Record) error) (*engine.ReadResult, error) {
+	var recs []engine.Record
+	return s.readPages(ctx, r, func(page []Flow, expect int) error {
+		if recs == nil && r.Expect != nil {
+			r.Expect(expect)
+		}
+		recs = appendRecords(recs[:0], page)
+		return each(recs)
+	})
+}
+
+func (s *Source) readPages(ctx context.Context, r engine.ReadRequest, each func(page []Flow, expect int) error) (*engine.ReadResult, error) {
 	p, err := s.params(r)
 	if err != nil {
 		return nil, err
 	}
-	got, err := s.client.PageFlows(ctx, p, s.pageSize, r.MaxRows)
+	// each's error is returned as is, the client's are the API's.
+	var eachErr error
+	got, err := s.client.EachFlowPage(ctx, p, s.pageSize, r.MaxRows, func(page []Flow, expect int) error {
+		eachErr = each(page, expect)
+		return eachErr
+	})
+	if eachErr != nil {
+		return nil, eachErr
+	}
 	if err != nil {
 		return nil, downstream(err)
 	}
-	desc := RequestString(FlowsPath, p.Values())
-	if got.Pages > 1 {
-		desc += fmt.Sprintf(" (%d pages by offset)", got.Pages)
+	return &engine.ReadResult{Total: got.Total, Capped: got.Capped, Requests: describeRead(p, got), Pages: got.Pages}, nil
+}
+
+// describeRead is a read's requests, for ExecutedQueryString: one line, or, for an open range
+// split at the closed boundary, its first page and then each part.
+func describeRead(p FlowsParams, got *PagedFlows) []string {
+	if len(got.Parts) == 0 {
+		desc := RequestString(FlowsPath, p.Values())
+		if got.Pages > 1 {
+			desc += fmt.Sprintf(" (%d pages by offset)", got.Pages)
+		}
+		return []string{desc}
 	}
-	return &engine.ReadResult{Records: Records(got.Flows), Total: got.Total, Capped: got.Capped, Requests: []string{desc}}, nil
+	var out []string
+	for _, part := range got.Parts {
+		q := p
+		q.From, q.To = part.From, part.To
+		desc := RequestString(FlowsPath, q.Values())
+		switch {
+		case part.Probe:
+			desc += " (the first page: more than a page, so the range is read in two parts)"
+		case part.Closed:
+			desc += fmt.Sprintf(" (closed windows: %d pages by offset, in parallel)", part.Pages)
+		default:
+			desc += fmt.Sprintf(" (the newest windows: %d pages by offset, one after another)", part.Pages)
+		}
+		out = append(out, desc)
+	}
+	return out
 }
 
 // Records maps API records to the engine's.
 func Records(flows []Flow) []engine.Record {
-	out := make([]engine.Record, len(flows))
+	return appendRecords(make([]engine.Record, 0, len(flows)), flows)
+}
+
+// appendRecords appends the engine's records for flows to out.
+func appendRecords(out []engine.Record, flows []Flow) []engine.Record {
 	for i := range flows {
 		f := &flows[i]
-		r := &out[i]
-		r.ID = f.ID
-		r.TimeMs, r.StartMs, r.EndMs = f.Timestamp, f.WindowStart, f.WindowEnd
-		r.FirstSeenMs, r.LastSeenMs = f.FirstSeenMs, f.LastSeenMs
-		r.SrcIP, r.DstIP = f.SrcIP, f.DstIP
-		r.SrcHostname, r.DstHostname = f.SrcHostname, f.DstHostname
-		r.SrcPort, r.DstPort = f.SrcPort, f.DstPort
-		r.Protocol = f.Protocol
+		out = append(out, engine.Record{
+			ID:     f.ID,
+			TimeMs: f.Timestamp, StartMs: f.WindowStart, EndMs: f.WindowEnd,
+			FirstSeenMs: f.FirstSeenMs, LastSeenMs: f.LastSeenMs,
+			SrcIP: f.SrcIP, DstIP: f.DstIP,
+			SrcHostname: f.SrcHostname, DstHostname: f.DstHostname,
+			SrcPort: f.SrcPort, DstPort: f.DstPort,
+			Protocol: f.Protocol,
+			Bytes:    f.Bytes, Packets: f.Packets,
+			Exporter: f.ExporterIP,
+			TCPFlags: f.TCPFlags,
+			Version:  f.Version,
+		})
 		if f.ProtocolName != nil {
-			r.ProtocolName = *f.ProtocolName
+			out[len(out)-1].ProtocolName = *f.ProtocolName
 		}
-		r.Bytes, r.Packets = f.Bytes, f.Packets
-		r.Exporter = f.ExporterIP
-		r.TCPFlags = f.TCPFlags
-		r.Version = f.Version
 	}
 	return out
 }
