@@ -229,10 +229,12 @@ func (c *Client) pageFlows(ctx context.Context, p FlowsParams, pageSize, maxRows
 	// handed on: a new window could otherwise come before them, out of order).
 	total, size := page.Total, len(page.Flows)
 	release()
-	// The parts' pages are not cached: the boundary moves with the clock, so the same request is
-	// not made again a minute later, and a long range's pages would hold the cache's memory for
-	// nothing. (Identical requests in flight are still made once.)
-	r.keep = false
+	// The parts' pages of a long read are not cached: the boundary moves with the clock, so the
+	// same request is not made again a minute later, and a long range's pages would hold the
+	// cache's memory for nothing. (Identical requests in flight are still made once.) A short
+	// read's are: the panels of one dashboard read the same range at once, one a page or two
+	// behind another, and a page kept is not asked twice (share.go).
+	r.keep = total <= keptReadPages*size
 	r.whole = total
 	r.out.Pages, r.out.PageSize = 1, size
 	r.out.Parts = []FlowsPart{{From: p.From, To: p.To, Pages: 1, Probe: true}}
@@ -275,6 +277,10 @@ func closedBoundary(now time.Time) time.Time {
 	cut := now.Add(-settleTime).UnixMilli() - 1 - w/2
 	return time.UnixMilli(floorDiv(cut, w)*w + w/2)
 }
+
+// keptReadPages is the most pages a split read may have for its pages to be kept: about 14 MB
+// at 1000 records a page.
+const keptReadPages = 32
 
 func floorDiv(a, b int64) int64 {
 	q := a / b
