@@ -3,8 +3,8 @@ import './.config/jest-setup';
 import { configure } from '@testing-library/react';
 
 // findBy*/waitFor give up after 1 s by default, which a busy machine can exceed while the
-// editor re-renders; they assert that something appears, not how fast.
-configure({ asyncUtilTimeout: 15000 });
+// editor re-renders; they assert that something appears, not how fast (a hang guard only).
+configure({ asyncUtilTimeout: 120000 });
 
 // jsdom has no canvas and no layout. @grafana/ui's Combobox measures option text on a canvas and
 // virtualises its menu by element size: give it a text measure and a non-zero box, as Grafana's

@@ -38,8 +38,9 @@ async function screenshot(editor: Locator, name: string) {
   await editor.screenshot({ path: screenshotPath(name) });
 }
 
-// Waits are for what the user sees; a long one only because the machine may be slow.
-const SEE = { timeout: 60_000 };
+// Waits are for what the user sees; a long one only because the machine may be slow (a hang
+// guard: with both cores busy a render that takes a second idle can take minutes).
+const SEE = { timeout: 300_000 };
 
 interface ServerInfo {
   url: string;
@@ -85,6 +86,7 @@ before(async () => {
   // a fresh profile (--user-data-dir, which playwright-core takes as the persistent context's dir)
   context = await chromium.launchPersistentContext(profile, {
     executablePath: chromiumPath,
+    timeout: SEE.timeout,
     viewport: { width: 1100, height: 900 },
     colorScheme: 'dark',
     args: [
@@ -99,6 +101,10 @@ before(async () => {
     ],
   });
   page = context.pages()[0] ?? (await context.newPage());
+  // Every action and navigation waits as long as SEE (playwright's default is 30 s): hang
+  // guards, not speed checks.
+  page.setDefaultTimeout(SEE.timeout);
+  page.setDefaultNavigationTimeout(SEE.timeout);
   const pageErrors: string[] = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
   await page.goto(info.url);

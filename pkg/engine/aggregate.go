@@ -52,7 +52,7 @@ func (e *Engine) TopTalkers(ctx context.Context, q TalkersQuery) (*Aggregation, 
 			return &Aggregation{Talkers: rows, Executed: req}, nil
 		}
 	}
-	if agg, err := e.plannedTotals(ctx, q.From, q.To, q.Filters, q.Dim, q.By, q.Limit); agg != nil || err != nil {
+	if agg, err := e.plannedTotals(ctx, q.From, q.To, q.Filters, q.Dim, q.By, q.Limit, reason); agg != nil || err != nil {
 		return agg, err
 	}
 	if ta, ok := e.src.(TalkersAggregator); ok {
@@ -88,7 +88,7 @@ func (e *Engine) Protocols(ctx context.Context, q ProtocolsQuery) (*Aggregation,
 			return &Aggregation{Protocols: rows, Executed: req}, nil
 		}
 	}
-	if agg, err := e.plannedTotals(ctx, q.From, q.To, q.Filters, "", MetricBytes, 1000); agg != nil || err != nil {
+	if agg, err := e.plannedTotals(ctx, q.From, q.To, q.Filters, "", MetricBytes, 1000, reason); agg != nil || err != nil {
 		return agg, err
 	}
 	if pa, ok := e.src.(ProtocolsAggregator); ok {
@@ -204,6 +204,11 @@ func TalkersFromRecords(recs []Record, dim, by string, limit int) []Talker {
 		t.Packets += r.Packets
 		t.Flows += r.FlowCount()
 	}
+	return rankTalkers(sums, by, limit)
+}
+
+// rankTalkers orders summed talkers by bytes or packets (ties by key) and keeps the first limit.
+func rankTalkers(sums map[string]*Talker, by string, limit int) []Talker {
 	rows := make([]Talker, 0, len(sums))
 	for _, t := range sums {
 		rows = append(rows, *t)

@@ -104,16 +104,42 @@ type countSeen struct {
 	at time.Time
 }
 
-// plannedTotals answers a past range's talkers (dim) or protocols (dim "") from two look-backs
-// when that is exact, or when reading the records would not be (more records than the row cap).
-// It returns nil when the records should be read instead.
-func (e *Engine) plannedTotals(ctx context.Context, from, to time.Time, f Filters, dim, by string, limit int) (*Aggregation, error) {
-	if e.planner == nil || !f.IsEmpty() {
+// plannedTotals answers a past or filtered range's talkers (dim) or protocols (dim "") when
+// reading and holding its records would not be exact (more records than the row cap): by two
+// look-backs or by paging through every record streamed, whichever costs less and fits the
+// request budget (see cost.go). It returns nil when the records should be read instead; reason
+// is why no single look-back answers (for the notice of a streamed answer).
+func (e *Engine) plannedTotals(ctx context.Context, from, to time.Time, f Filters, dim, by string, limit int, reason string) (*Aggregation, error) {
+	lb := e.planner != nil && f.IsEmpty()
+	st := e.streams()
+	if dim == "" {
+		_, server := e.src.(ProtocolsAggregator)
+		st = st && !server
+	} else {
+		_, server := e.src.(TalkersAggregator)
+		st = st && !server
+	}
+	if !lb && !st {
 		return nil, nil
 	}
-	fits, count := e.countFits(ctx, from, to)
-	if fits {
+	rc := e.countRange(ctx, from, to, f)
+	if rc.known && rc.n <= e.rowCap {
 		return nil, nil
+	}
+	choice := e.newCostChoice(rc, st)
+	if lb && rc.known {
+		choice.hasLookback = true
+		choice.lookback = e.planner.Cost(lookback.TotalsQuery(from, to, dim, by, e.talkerLimit()), recordsPerWindow(rc.n, from, to))
+	}
+	if choice.page() {
+		return e.streamedTotals(ctx, from, to, f, dim, by, limit, reason, choice)
+	}
+	if !lb {
+		return nil, nil
+	}
+	count := -1
+	if rc.known {
+		count = rc.n
 	}
 	var refined string
 	refine := func(sp *lookback.SeriesPlan) {
@@ -123,6 +149,10 @@ func (e *Engine) plannedTotals(ctx context.Context, from, to time.Time, f Filter
 	}
 	tot, err := e.planner.RangeTotals(ctx, from, to, dim, by, max(limit, 1), e.talkerLimit(), refine)
 	if errors.Is(err, lookback.ErrClockUnknown) {
+		if choice.pagingFits {
+			choice.hasLookback = false // no look-back plan after all: the clock cannot be placed
+			return e.streamedTotals(ctx, from, to, f, dim, by, limit, reason, choice)
+		}
 		return nil, nil // the records path: what the row cap holds, and a notice saying so
 	}
 	if err != nil {
@@ -135,7 +165,7 @@ func (e *Engine) plannedTotals(ctx context.Context, from, to time.Time, f Filter
 				from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339), tot.Plan.Reason, e.src.Name()))
 		}
 	}
-	agg := &Aggregation{Executed: planExecuted(tot.Plan, count)}
+	agg := &Aggregation{Executed: planExecuted(tot.Plan, count, choice)}
 	if refined != "" {
 		agg.Executed += "; " + refined
 	}
@@ -184,10 +214,13 @@ func (e *Engine) planError(err error) error {
 	return err
 }
 
-func planExecuted(sp *lookback.SeriesPlan, count int) string {
+func planExecuted(sp *lookback.SeriesPlan, count int, c costChoice) string {
 	s := fmt.Sprintf("plan: %d requests", sp.Requests)
 	if count >= 0 {
 		s += fmt.Sprintf("; the range holds %d records (more than the row cap)", count)
+	}
+	if c.hasLookback {
+		s += "; " + c.why()
 	}
 	if sp.Executed != "" {
 		s += "; " + sp.Executed
@@ -197,24 +230,49 @@ func planExecuted(sp *lookback.SeriesPlan, count int) string {
 	return s
 }
 
-// plannedSeries answers traffic by protocol or in total from look-backs at the bucket
-// boundaries, when the range holds more records than the row cap. It returns nil when the
-// records should be read instead.
+// plannedSeries answers traffic over time when the range holds more records than the row cap:
+// from look-backs at the bucket boundaries (by protocol or in total, or by a talker dimension)
+// or by paging through every record streamed, whichever costs less and fits the request budget
+// (see cost.go). It returns nil when the records should be read instead.
 func (e *Engine) plannedSeries(ctx context.Context, spec SeriesSpec, f Filters) (*SeriesAnswer, error) {
-	if !e.plannerApplies(spec.GroupBy, f) {
-		return nil, nil
-	}
-	fits, count := e.countFits(ctx, spec.From, spec.To)
-	if fits {
+	lb := e.plannerApplies(spec.GroupBy, f)
+	_, server := e.src.(SeriesAggregator)
+	st := e.streams() && !server
+	if !lb && !st {
 		return nil, nil
 	}
 	sq, ok := e.plannerSeriesQuery(spec)
 	if !ok {
 		return nil, nil
 	}
+	rc := e.countRange(ctx, spec.From, spec.To, f)
+	if rc.known && rc.n <= e.rowCap {
+		return nil, nil
+	}
 	asked := spec.Width
+	choice := e.newCostChoice(rc, st)
+	if lb && rc.known {
+		choice.hasLookback = true
+		choice.lookback = e.planner.Cost(sq, recordsPerWindow(rc.n, spec.From, spec.To))
+	}
+	if choice.page() {
+		spec.Width = sq.Width
+		return e.streamedSeries(ctx, spec, asked, f, choice)
+	}
+	if !lb {
+		return nil, nil
+	}
+	count := -1
+	if rc.known {
+		count = rc.n
+	}
 	sp, err := e.planner.Series(ctx, sq)
 	if errors.Is(err, lookback.ErrClockUnknown) {
+		if choice.pagingFits {
+			choice.hasLookback = false // no look-back plan after all: the clock cannot be placed
+			spec.Width = sq.Width
+			return e.streamedSeries(ctx, spec, asked, f, choice)
+		}
 		return nil, nil // the records path: what the row cap holds, and a notice saying so
 	}
 	if err != nil {
@@ -233,7 +291,7 @@ func (e *Engine) plannedSeries(ctx context.Context, spec SeriesSpec, f Filters) 
 		res.WidenedWhy = fmt.Sprintf("at %s the look-backs would take %d requests, more than the %d a query may make",
 			FormatWidth(capWidth), sp.WidenedNeed, sp.Budget)
 	}
-	executed := planExecuted(sp, count)
+	executed := planExecuted(sp, count, choice)
 	if refined != "" {
 		executed += "; " + refined
 	}

@@ -66,15 +66,22 @@ func (e *Engine) Preview(q PreviewQuery) (*Preview, error) {
 			p.Notes = append(p.Notes, fmt.Sprintf("Aggregated by the %s server.", e.src.Name()))
 			return
 		}
-		if (q.QueryType == QueryTypeTopTalkers || q.QueryType == QueryTypeProtocols) && hasLookback && e.plannerApplies(GroupNone, q.Filters) {
-			dim := q.Dim
+		totals := q.QueryType == QueryTypeTopTalkers || q.QueryType == QueryTypeProtocols
+		rows := e.rowCap
+		if totals && hasLookback && e.plannerApplies(GroupNone, q.Filters) {
+			tq := lookback.TotalsQuery(q.From, q.To, q.Dim, q.By, e.talkerLimit())
 			if q.QueryType == QueryTypeProtocols {
-				dim = "protocol"
+				tq = lookback.TotalsQuery(q.From, q.To, "", MetricBytes, e.talkerLimit())
 			}
-			_, n := e.planner.Estimate(lookback.SeriesQuery{From: q.From, To: q.To, Width: time.Minute, GroupBy: dim, By: q.By, Limit: e.talkerLimit(), Single: true})
-			p.Notes = append(p.Notes, e.lookbackNote(q.From, q.To, "two look-backs at the range's edges (their difference is the range)", n))
+			note, paging := e.lookbackNote(q.From, q.To, "two look-backs at the range's edges (their difference is the range)", func(rate float64) lookback.PlanCost { return e.planner.Cost(tq, rate) })
+			p.Notes = append(p.Notes, note)
+			if paging {
+				rows = e.readBudgetRows()
+			}
+		} else if totals && e.streams() {
+			p.Notes = append(p.Notes, e.streamNote(q.Filters))
 		}
-		reads(SortTime, OrderDesc, e.rowCap)
+		reads(SortTime, OrderDesc, rows)
 		p.Notes = append(p.Notes, e.ComputedNotice(q.From, q.To, reason))
 	}
 	talkers := func(dim string, limit int) {
@@ -96,18 +103,25 @@ func (e *Engine) Preview(q PreviewQuery) (*Preview, error) {
 		if _, server := e.src.(SeriesAggregator); server {
 			p.Notes = append(p.Notes, fmt.Sprintf("Aggregated by the %s server.", e.src.Name()))
 		} else {
+			rows := e.rowCap
 			if slices.Contains(e.caps.GroupBys, q.GroupBy) && e.plannerApplies(q.GroupBy, q.Filters) {
 				spec := SeriesSpec{From: q.From, To: q.To, Width: BucketWidth(q.Interval, e.caps.WindowSize), GroupBy: q.GroupBy, TopN: q.TopN, Metric: q.Metric, MaxPoints: MaxSeriesPoints}
 				if sq, ok := e.plannerSeriesQuery(spec); ok {
-					w, n := e.planner.Estimate(sq)
+					w := e.planner.Cost(sq, 0).Width
 					per := "/protocols"
 					if q.GroupBy == GroupSrc || q.GroupBy == GroupDst || q.GroupBy == GroupPair {
 						per = "/protocols and /top-talkers"
 					}
-					p.Notes = append(p.Notes, e.lookbackNote(q.From, q.To, fmt.Sprintf("%s at each boundary of its %s buckets", per, FormatWidth(w)), n))
+					note, paging := e.lookbackNote(q.From, q.To, fmt.Sprintf("%s at each boundary of its %s buckets", per, FormatWidth(w)), func(rate float64) lookback.PlanCost { return e.planner.Cost(sq, rate) })
+					p.Notes = append(p.Notes, note)
+					if paging {
+						rows = e.readBudgetRows()
+					}
 				}
+			} else if e.streams() {
+				p.Notes = append(p.Notes, e.streamNote(q.Filters))
 			}
-			reads(SortTime, OrderDesc, e.rowCap)
+			reads(SortTime, OrderDesc, rows)
 		}
 		p.Notes = append(p.Notes, fmt.Sprintf("Buckets of %s (wider if the answer would exceed %d points).",
 			FormatWidth(BucketWidth(q.Interval, e.caps.WindowSize)), MaxSeriesPoints))
@@ -139,29 +153,68 @@ func (e *Engine) Preview(q PreviewQuery) (*Preview, error) {
 	return p, nil
 }
 
-// lookbackNote says when a query is answered from look-back aggregates instead of its records,
-// how, and about how many requests that takes. Whether the range holds more records than the
-// row cap is known only once counted (one cheap request the query makes first); a count made
-// in the last minutes for a range of the same length is reused, as the query reuses it.
-func (e *Engine) lookbackNote(from, to time.Time, how string, requests int) string {
+// lookbackNote says how a query without filters is answered when its range holds more records
+// than the row cap: from look-back aggregates or by paging through every record streamed,
+// whichever costs less (cost.go), and about how many requests that takes. Whether the range
+// holds more records than the row cap, and how many, is known only once counted (one cheap
+// request the query makes first); a count made in the last minutes for a range of the same
+// length is reused, as the query reuses it. cost prices the look-back plan at a rate of records
+// per window.
+func (e *Engine) lookbackNote(from, to time.Time, how string, cost func(rate float64) lookback.PlanCost) (note string, paging bool) {
 	e.countMu.Lock()
 	known, seen := e.counts[to.Sub(from)]
 	e.countMu.Unlock()
 	seen = seen && time.Since(known.at) < 10*time.Minute
+	count := 0
 	if !seen || known.n < 2*e.rowCap {
-		requests++ // the count (see countFits)
+		count = 1 // the count (see countFits)
 	}
+	rate := 0.0
+	if seen {
+		rate = recordsPerWindow(known.n, from, to)
+	}
+	lb := cost(rate)
+	requests := lb.Requests + count
 	plan := fmt.Sprintf("from look-back aggregates, exact at any volume: %s, about %s in all", how, plural(requests, "request"))
 	if requests == 0 {
 		plan = "from look-back aggregates read earlier: every bucket is closed and kept, about 0 requests in all"
 	}
 	switch {
 	case seen && known.n > e.rowCap:
-		return fmt.Sprintf("Look-back plan: a range this long held %d records when last counted, more than the row cap (%d), so the answer comes %s. The records are not read.", known.n, e.rowCap, plan)
+		page := max(e.pageSize, 1)
+		c := e.newCostChoice(rangeCount{n: known.n, pages: max(1, (known.n+page-1)/page), known: true, combos: 1}, e.streams())
+		c.hasLookback, c.lookback = true, lb
+		if c.page() {
+			return fmt.Sprintf("Paging plan: a range this long held %d records when last counted, more than the row cap (%d), so every record is read from %s page by page and aggregated as it arrives (none held), about %s in all; %s (the look-back aggregates: %s).",
+				known.n, e.rowCap, e.recordsFrom(), plural(c.paging.Requests+count+e.oldestAsk(), "request"), c.why(), how), true
+		}
+		return fmt.Sprintf("Look-back plan: a range this long held %d records when last counted, more than the row cap (%d), so the answer comes %s; %s. The records are not read.", known.n, e.rowCap, plan, c.why()), false
 	case seen:
-		return fmt.Sprintf("A range this long held %d records when last counted, within the row cap (%d): its records are read. With more, the answer would come %s.", known.n, e.rowCap, plan)
+		return fmt.Sprintf("A range this long held %d records when last counted, within the row cap (%d): its records are read. With more, the answer would come %s, or by paging through every record, whichever costs less.", known.n, e.rowCap, plan), false
 	}
-	return fmt.Sprintf("Look-back plan: the query first counts the range's records (one request); when they are more than the row cap (%d), the answer comes %s, instead of the reads below.", e.rowCap, plan)
+	orPaging := ""
+	if e.streams() {
+		orPaging = fmt.Sprintf(", or, when that costs less (few records a minute over a long range), by reading every record page by page (one request per page of %d, at most %d pages) and aggregating each as it arrives", max(e.pageSize, 1), e.requestBudget())
+	}
+	return fmt.Sprintf("Look-back plan: the query first counts the range's records (one request); when they are more than the row cap (%d), the answer comes %s%s, instead of the reads below.", e.rowCap, plan, orPaging), false
+}
+
+// oldestAsk is the request a streamed plan makes for the source's oldest window (retention),
+// when it is not known yet.
+func (e *Engine) oldestAsk() int {
+	if e.planner == nil || e.planner.OldestKnown() {
+		return 0
+	}
+	return 1
+}
+
+// streamNote says how a query with filters (no look-back) is answered above the row cap.
+func (e *Engine) streamNote(f Filters) string {
+	if combos, err := e.Combinations(f); err == nil && len(combos) > 1 {
+		return fmt.Sprintf("Several filter values make %d combinations, read and merged by holding their records: at most the row cap (%d) is read, with a warning when there are more.", len(combos), e.rowCap)
+	}
+	return fmt.Sprintf("The query first counts the range's records (one request); when they are more than the row cap (%d) and within the read budget (%d records: %d pages of %d, and the source's own budget), every record is read page by page and aggregated as it arrives (none held), exact; beyond that only the row cap's records are read, with a warning.",
+		e.rowCap, e.readBudgetRows(), e.requestBudget(), max(e.pageSize, 1))
 }
 
 func plural(n int, what string) string {

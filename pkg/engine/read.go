@@ -64,6 +64,8 @@ type RecordSet struct {
 	Total    int
 	Capped   bool
 	Requests []string
+	// Pages is how many requests the reads made (0: a source did not say).
+	Pages int
 }
 
 // Combinations expands multi-value filters into the single-value filters a source's reads
@@ -230,6 +232,7 @@ func (e *Engine) Read(ctx context.Context, from, to time.Time, f Filters, sortBy
 		}
 		set.Capped = set.Capped || r.Capped
 		set.Requests = append(set.Requests, r.Requests...)
+		set.Pages += r.Pages
 	}
 	if len(combos) == 1 {
 		// A source returns each record of one read once.
@@ -306,7 +309,7 @@ func (e *Engine) ReadEachSized(ctx context.Context, from, to time.Time, f Filter
 	if err != nil {
 		return nil, err
 	}
-	return &RecordSet{Total: r.Total, Capped: r.Capped, Requests: r.Requests}, nil
+	return &RecordSet{Total: r.Total, Capped: r.Capped, Requests: r.Requests, Pages: r.Pages}, nil
 }
 
 // SortRecords orders records as a source orders one read: by the sort field, ties by id.

@@ -53,6 +53,9 @@ type ReadResult struct {
 	// Requests describe what was asked, one line per distinct request (pages may be summed
 	// up on one line), for ExecutedQueryString. Never a secret.
 	Requests []string
+	// Pages is how many requests the read made (0: the source does not say), for a plan's
+	// request count.
+	Pages int
 }
 
 // PageReader is implemented by sources that hand over a read's records page by page as they

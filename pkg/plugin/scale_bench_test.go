@@ -38,13 +38,14 @@ import (
 //	go test -run '^$' -bench BenchmarkScale -benchtime 1x -timeout 0 ./pkg/plugin
 //
 // SCALE_RATES (40,400,4000), SCALE_RANGES (1h,6h,24h,168h) and SCALE_QUERIES
-// (protocol,source,talkers) narrow it down. It is not part of the test command.
+// (protocol,source,talkers) narrow it down; SCALE_QUERY_BUDGET_MB sets the data source's
+// queryBudgetMB (the read budget of streamed paging). It is not part of the test command.
 func BenchmarkScale(b *testing.B) {
 	rates := pick(os.Getenv("SCALE_RATES"), "40,400,4000")
 	ranges := pick(os.Getenv("SCALE_RANGES"), "1h,6h,24h,168h")
 	queries := pick(os.Getenv("SCALE_QUERIES"), "protocol,source,talkers")
-	fmt.Println("| flows/min | range | query | requests | time | peak heap | exact |")
-	fmt.Println("| --- | --- | --- | --- | --- | --- | --- |")
+	fmt.Println("| flows/min | range | query | plan | requests | time | peak heap | exact |")
+	fmt.Println("| --- | --- | --- | --- | --- | --- | --- | --- |")
 	for range b.N {
 		for _, rate := range rates {
 			perMin, _ := strconv.Atoi(rate)
@@ -55,7 +56,11 @@ func BenchmarkScale(b *testing.B) {
 				if err := warmSimulator(e); err != nil {
 					b.Fatal(err)
 				}
-				ds := e.datasource(b, map[string]any{"timeout": 600})
+				settings := map[string]any{"timeout": 600}
+				if mb := os.Getenv("SCALE_QUERY_BUDGET_MB"); mb != "" {
+					settings["queryBudgetMB"] = mb
+				}
+				ds := e.datasource(b, settings)
 				tr := backend.TimeRange{From: testNow.Add(-span), To: testNow}
 				interval := max(time.Minute, (span/1000+time.Minute-1)/time.Minute*time.Minute)
 				run := func(name string, tr backend.TimeRange, q string, check func(data.Frames) string) {
@@ -73,13 +78,14 @@ func BenchmarkScale(b *testing.B) {
 					d := time.Since(start)
 					heap := peak()
 					heap -= min(heap, base)
-					verdict := "error"
+					verdict, plan := "error", ""
 					if err == nil && resp.Responses["A"].Error == nil {
 						verdict = check(resp.Responses["A"].Frames)
+						plan = planOf(resp.Responses["A"].Frames)
 					} else if err == nil {
 						verdict = "error: " + resp.Responses["A"].Error.Error()
 					}
-					fmt.Printf("| %d | %s | %s | %d | %v | %d MB | %s |\n", perMin, rs, name, g.Total.Load()-before, d.Round(time.Millisecond), heap>>20, verdict)
+					fmt.Printf("| %d | %s | %s | %s | %d | %v | %d MB | %s |\n", perMin, rs, name, plan, g.Total.Load()-before, d.Round(time.Millisecond), heap>>20, verdict)
 				}
 				for _, q := range queries {
 					switch q {
@@ -102,6 +108,24 @@ func BenchmarkScale(b *testing.B) {
 				}
 			}
 		}
+	}
+}
+
+// planOf names how an answer was read, from its ExecutedQueryString.
+func planOf(frames data.Frames) string {
+	if len(frames) == 0 || frames[0].Meta == nil {
+		return "?"
+	}
+	ex := frames[0].Meta.ExecutedQueryString
+	switch {
+	case strings.Contains(ex, "aggregated as each arrives"):
+		return "paging, streamed"
+	case strings.HasPrefix(ex, "plan: "):
+		return "look-backs"
+	case strings.Contains(ex, "/flows?"):
+		return "records (within the row cap)"
+	default:
+		return "one look-back"
 	}
 }
 

@@ -523,13 +523,14 @@ func (s *Server) handleTopTalkers(w http.ResponseWriter, q url.Values, now time.
 	}
 	rows := []TopTalker{}
 	if lo, hi := s.lookBack(now, from); lo <= hi {
-		sums := s.ix.talkers(lo, hi)
-		keys := sums.src
+		var keys []keySum
 		switch dim {
 		case "dst":
-			keys = sums.dst
+			keys = s.ix.talkers(lo, hi, dimDst).dst
 		case "pair":
-			keys = sums.pair
+			keys = s.ix.talkers(lo, hi, dimPair).pair
+		default:
+			keys = s.ix.talkers(lo, hi, dimSrc).src
 		}
 		rows = make([]TopTalker, 0, len(keys))
 		for _, k := range keys {

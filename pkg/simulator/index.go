@@ -13,17 +13,28 @@ import (
 //   - whole windows (Flow values with ids), for the pages actually asked for, in an LRU of at
 //     most maxCachedRecords records;
 //   - per window, its record count and per-protocol sums (a few hundred bytes);
-//   - per hour and per UTC day, the sums per source, destination and pair, in an LRU of at most
-//     maxCachedSummaryKeys keys, so that a look-back over days adds up a few dozen summaries
-//     instead of generating millions of records again.
+//   - per 10 minutes, hour and UTC day, the sums per source, destination or pair (each dimension
+//     on its own, as /top-talkers asks for one), in an LRU of at most maxCachedSummaryKeys keys,
+//     so that a look-back over days adds up a few dozen summaries instead of generating millions
+//     of records again, and its partial hour at most nine windows (a look-back's edge moves a
+//     window at a time; at 4000 flows/min summing partial hours record by record was most of
+//     the cost of a series by source).
 // Everything else is regenerated on demand from the generator's light pass (traffic only, no
 // strings), which is several times cheaper than building Flow values.
 
 const (
 	maxCachedRecords     = 400_000   // ≈ 100 MB of Flow values
 	maxCachedSummaryKeys = 4_000_000 // ≈ 100 MB of per-key sums
+	tenWindows           = 10
 	hourWindows          = 60
 	dayWindows           = 1440
+)
+
+// Talker dimensions of spanSums.
+const (
+	dimSrc = 1 << iota
+	dimDst
+	dimPair
 )
 
 // keySum is the traffic of one key (a host index, or src<<16|dst for a pair) over a span.
@@ -64,7 +75,7 @@ type index struct {
 	fill    sync.Mutex // one request fills missing window infos at a time; the others reuse them
 	info    map[int64]*windowInfo
 	full    lru[int64, *window]
-	summary lru[[2]int64, *spanSums] // key: first minute, number of windows
+	summary lru[[3]int64, *spanSums] // key: first minute, number of windows, dimension
 }
 
 func newIndex(g *generator) *index {
@@ -72,7 +83,7 @@ func newIndex(g *generator) *index {
 		gen:     g,
 		info:    map[int64]*windowInfo{},
 		full:    newLRU[int64, *window](maxCachedRecords, func(w *window) int { return len(w.recs) + 1 }),
-		summary: newLRU[[2]int64, *spanSums](maxCachedSummaryKeys, func(s *spanSums) int { return s.keys() + 1 }),
+		summary: newLRU[[3]int64, *spanSums](maxCachedSummaryKeys, func(s *spanSums) int { return s.keys() + 1 }),
 	}
 }
 
@@ -111,7 +122,7 @@ func (ix *index) windowInfo(m int64) *windowInfo {
 	if in != nil {
 		return in
 	}
-	s := ix.sumWindows(m, 1, false)
+	s := ix.sumWindows(m, 1, 0)
 	return ix.remember(m, s)
 }
 
@@ -138,13 +149,20 @@ func (ix *index) forget(m int64) {
 	}
 }
 
-// sumWindows aggregates n windows from m by a light pass; talkers only when asked.
-func (ix *index) sumWindows(m int64, n int64, talkers bool) *spanSums {
+// sumWindows aggregates n windows from m by a light pass; the talker dimensions in dims only
+// (0: none).
+func (ix *index) sumWindows(m int64, n int64, dims int) *spanSums {
 	var protos [256]protoSum
 	var src, dst map[uint32]*keySum
 	var pair map[uint32]*keySum
-	if talkers {
-		src, dst, pair = map[uint32]*keySum{}, map[uint32]*keySum{}, map[uint32]*keySum{}
+	if dims&dimSrc != 0 {
+		src = map[uint32]*keySum{}
+	}
+	if dims&dimDst != 0 {
+		dst = map[uint32]*keySum{}
+	}
+	if dims&dimPair != 0 {
+		pair = map[uint32]*keySum{}
 	}
 	add := func(set map[uint32]*keySum, k uint32, c *core) {
 		s := set[k]
@@ -166,9 +184,13 @@ func (ix *index) sumWindows(m int64, n int64, talkers bool) *spanSums {
 			p.bytes += c.bytes
 			p.packets += c.packets
 			wn++
-			if talkers {
+			if src != nil {
 				add(src, uint32(c.src), c)
+			}
+			if dst != nil {
 				add(dst, uint32(c.dst), c)
+			}
+			if pair != nil {
 				add(pair, uint32(c.src)<<16|uint32(c.dst), c)
 			}
 		})
@@ -182,8 +204,14 @@ func (ix *index) sumWindows(m int64, n int64, talkers bool) *spanSums {
 		out.n += wn
 	}
 	out.protos = protoList(&protos)
-	if talkers {
-		out.src, out.dst, out.pair = keyList(src), keyList(dst), keyList(pair)
+	if src != nil {
+		out.src = keyList(src)
+	}
+	if dst != nil {
+		out.dst = keyList(dst)
+	}
+	if pair != nil {
+		out.pair = keyList(pair)
 	}
 	return out
 }
@@ -209,9 +237,10 @@ func keyList(set map[uint32]*keySum) []keySum {
 	return out
 }
 
-// chunk returns the talker sums of an aligned hour or day, cached.
-func (ix *index) chunk(m, n int64) *spanSums {
-	key := [2]int64{m, n}
+// chunk returns the sums of one talker dimension over an aligned 10 minutes, hour or day,
+// cached. A day adds up its hours; the others are generated.
+func (ix *index) chunk(m, n int64, dim int) *spanSums {
+	key := [3]int64{m, n, int64(dim)}
 	ix.mu.Lock()
 	s, ok := ix.summary.get(key)
 	ix.mu.Unlock()
@@ -221,11 +250,11 @@ func (ix *index) chunk(m, n int64) *spanSums {
 	if n == dayWindows {
 		var parts []*spanSums
 		for h := m; h < m+n; h += hourWindows {
-			parts = append(parts, ix.chunk(h, hourWindows))
+			parts = append(parts, ix.chunk(h, hourWindows, dim))
 		}
 		s = mergeSums(parts)
 	} else {
-		s = ix.sumWindows(m, n, true)
+		s = ix.sumWindows(m, n, dim)
 	}
 	ix.mu.Lock()
 	ix.summary.put(key, s)
@@ -233,11 +262,11 @@ func (ix *index) chunk(m, n int64) *spanSums {
 	return s
 }
 
-// talkers returns the talker sums of the windows [lo, hi] (minutes, inclusive): whole UTC days
-// and hours from the cache, the rest by a light pass.
-func (ix *index) talkers(lo, hi int64) *spanSums {
-	// One at a time: concurrent look-backs share the hour and day sums instead of each
-	// generating them.
+// talkers returns the sums of one talker dimension (dimSrc, dimDst or dimPair) over the windows
+// [lo, hi] (minutes, inclusive): whole UTC days, hours and 10 minutes from the cache, the rest
+// (at most nine windows at each end) by a light pass.
+func (ix *index) talkers(lo, hi int64, dim int) *spanSums {
+	// One at a time: concurrent look-backs share the summaries instead of each generating them.
 	ix.fill.Lock()
 	defer ix.fill.Unlock()
 	var parts []*spanSums
@@ -245,15 +274,18 @@ func (ix *index) talkers(lo, hi int64) *spanSums {
 	for m <= hi {
 		switch {
 		case m%dayWindows == 0 && m+dayWindows-1 <= hi:
-			parts = append(parts, ix.chunk(m, dayWindows))
+			parts = append(parts, ix.chunk(m, dayWindows, dim))
 			m += dayWindows
 		case m%hourWindows == 0 && m+hourWindows-1 <= hi:
-			parts = append(parts, ix.chunk(m, hourWindows))
+			parts = append(parts, ix.chunk(m, hourWindows, dim))
 			m += hourWindows
+		case m%tenWindows == 0 && m+tenWindows-1 <= hi:
+			parts = append(parts, ix.chunk(m, tenWindows, dim))
+			m += tenWindows
 		default:
-			// Single windows up to the next hour boundary or the end.
-			end := min(hi, (floorDiv(m, hourWindows)+1)*hourWindows-1)
-			parts = append(parts, ix.sumWindows(m, end-m+1, true))
+			// Single windows up to the next 10 minutes or the end.
+			end := min(hi, (floorDiv(m, tenWindows)+1)*tenWindows-1)
+			parts = append(parts, ix.sumWindows(m, end-m+1, dim))
 			m = end + 1
 		}
 	}
@@ -319,9 +351,15 @@ func mergeSums(parts []*spanSums) *spanSums {
 		}
 	}
 	out.protos = protoList(&protos)
-	out.src = merge(func(s *spanSums) []keySum { return s.src })
-	out.dst = merge(func(s *spanSums) []keySum { return s.dst })
-	out.pair = merge(func(s *spanSums) []keySum { return s.pair })
+	if parts[0].src != nil {
+		out.src = merge(func(s *spanSums) []keySum { return s.src })
+	}
+	if parts[0].dst != nil {
+		out.dst = merge(func(s *spanSums) []keySum { return s.dst })
+	}
+	if parts[0].pair != nil {
+		out.pair = merge(func(s *spanSums) []keySum { return s.pair })
+	}
 	return out
 }
 

@@ -153,6 +153,19 @@ func (p *Planner) oldestEnd(ctx context.Context, now int64) (int64, int, error) 
 	return o, 1, nil
 }
 
+// Oldest is the end of the oldest window the source holds, as plans see it (asked at most once
+// a ClockTTL), and how many requests that took (0 or 1).
+func (p *Planner) Oldest(ctx context.Context) (int64, int, error) {
+	return p.oldestEnd(ctx, 0)
+}
+
+// OldestKnown reports whether Oldest would answer without a request.
+func (p *Planner) OldestKnown() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return !p.oldestAt.IsZero() && p.cfg.Now().Sub(p.oldestAt) < p.cfg.ClockTTL
+}
+
 func (p *Planner) cached(k cacheKey) *Interval {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -337,6 +350,26 @@ func (p *Planner) Series(ctx context.Context, q SeriesQuery) (*SeriesPlan, error
 // Series does; a plan that fits no width reads only its newest buckets, so the estimate is
 // then the budget.
 func (p *Planner) Estimate(q SeriesQuery) (width time.Duration, requests int) {
+	c := p.Cost(q, 0)
+	return c.Width, c.Requests
+}
+
+// PlanCost is what a series plan would cost, estimated before it runs.
+type PlanCost struct {
+	Width time.Duration // the width the plan would read at (widened for the budget)
+	Estimate
+	// Fits is false when even the widest width needs more requests than the budget: the plan
+	// would then read only its newest buckets (Requests is the budget).
+	Fits bool
+}
+
+// MaxRequests is the request budget of one query.
+func (p *Planner) MaxRequests() int { return p.cfg.MaxRequests }
+
+// Cost estimates a series plan as Estimate does (same widths, boundaries, cache and budget),
+// with the records each look-back scans on the source: rate records per 60 s window, each
+// look-back scanning every window from its boundary to the source's now (issue 8, pitfall 3).
+func (p *Planner) Cost(q SeriesQuery, rate float64) PlanCost {
 	p.mu.Lock()
 	fresh := !p.clockAt.IsZero() && p.cfg.Now().Sub(p.clockAt) < p.cfg.ClockTTL
 	off := p.offset
@@ -357,27 +390,35 @@ func (p *Planner) Estimate(q SeriesQuery) (width time.Duration, requests int) {
 	budget := p.cfg.MaxRequests - fixed - 1
 	for i, w := range append([]time.Duration{q.Width}, q.Widths...) {
 		if (q.To.UnixMilli()-q.From.UnixMilli())/max(w.Milliseconds(), 1) > MaxBuckets {
-			return w, 0
+			return PlanCost{Width: w}
 		}
 		ends, _ := Boundaries(q.From.UnixMilli(), q.To.UnixMilli(), w)
 		if q.Single && len(ends) > 2 {
 			ends = []int64{ends[0], ends[len(ends)-1]}
 		}
+		need := p.uncachedEnds(ask, ends, sn)
 		calls := 0
-		for _, e := range p.uncachedEnds(ask, ends, sn) {
+		for _, e := range need {
 			if Secs(sn, e) > 0 {
 				calls++
 			}
 		}
-		if calls*perEnd <= budget || i == len(q.Widths) {
-			repeat := 0
+		if fits := calls*perEnd <= budget; fits || i == len(q.Widths) {
+			est := LookbackEstimate(need, sn, perEnd, rate)
+			est.Requests = fixed + min(calls*perEnd, budget)
 			if calls > 0 {
-				repeat = 1
+				// The repeat of the first look-back (the longest).
+				rep := LookbackEstimate(need[:1], sn, 1, rate)
+				est.Requests++
+				est.Scanned += rep.Scanned
 			}
-			return w, fixed + min(calls*perEnd, budget) + repeat
+			if !fits {
+				est.Scanned = est.Scanned * int64(budget) / int64(max(calls*perEnd, 1))
+			}
+			return PlanCost{Width: w, Estimate: est, Fits: fits}
 		}
 	}
-	return q.Width, 0
+	return PlanCost{Width: q.Width}
 }
 
 // newestAffordable is the first bucket of the longest run of newest buckets, from first on,
@@ -432,11 +473,9 @@ type Totals struct {
 	Reason string
 }
 
-// RangeTotals answers a range's talkers by dim (or protocols when dim is "") from two
-// look-backs, ranked by metric, the first limit rows. Exact when every listed row is exact and
-// nothing unlisted could rank among them. refine, when not nil, may make bounded keys of the
-// plan exact (the engine reads them on their own) before they are ranked.
-func (p *Planner) RangeTotals(ctx context.Context, from, to time.Time, dim, metric string, limit, askLimit int, refine func(*SeriesPlan)) (*Totals, error) {
+// TotalsQuery is the series query RangeTotals plans: one bucket spanning the range (its grid
+// starts at the first window, whatever the width), two look-backs at its edges.
+func TotalsQuery(from, to time.Time, dim, metric string, askLimit int) SeriesQuery {
 	width := time.Duration(LastEnd(to.UnixMilli())+WindowMs-FirstEnd(from.UnixMilli())) * time.Millisecond
 	group := dim
 	if group == "" {
@@ -446,8 +485,15 @@ func (p *Planner) RangeTotals(ctx context.Context, from, to time.Time, dim, metr
 	if by == "flows" {
 		by = "bytes"
 	}
-	// One bucket spanning the range: its grid starts at the first window, whatever the width.
-	sp, err := p.Series(ctx, SeriesQuery{From: from, To: to, Width: max(width, time.Minute), GroupBy: group, By: by, Limit: askLimit, Single: true})
+	return SeriesQuery{From: from, To: to, Width: max(width, time.Minute), GroupBy: group, By: by, Limit: askLimit, Single: true}
+}
+
+// RangeTotals answers a range's talkers by dim (or protocols when dim is "") from two
+// look-backs, ranked by metric, the first limit rows. Exact when every listed row is exact and
+// nothing unlisted could rank among them. refine, when not nil, may make bounded keys of the
+// plan exact (the engine reads them on their own) before they are ranked.
+func (p *Planner) RangeTotals(ctx context.Context, from, to time.Time, dim, metric string, limit, askLimit int, refine func(*SeriesPlan)) (*Totals, error) {
+	sp, err := p.Series(ctx, TotalsQuery(from, to, dim, metric, askLimit))
 	if err != nil {
 		return nil, err
 	}

@@ -176,7 +176,7 @@ func (s *Source) readPages(ctx context.Context, r engine.ReadRequest, each func(
 	if err != nil {
 		return nil, downstream(err)
 	}
-	return &engine.ReadResult{Total: got.Total, Capped: got.Capped, Requests: describeRead(p, got)}, nil
+	return &engine.ReadResult{Total: got.Total, Capped: got.Capped, Requests: describeRead(p, got), Pages: got.Pages}, nil
 }
 
 // describeRead is a read's requests, for ExecutedQueryString: one line, or, for an open range

@@ -71,9 +71,6 @@ beforeAll(() => {
   setAppEvents(new EventBusSrv());
 });
 
-// ConnectionConfig is a large form; typing into it is slow on a shared machine.
-jest.setTimeout(180000);
-
 describe('AwsSettings', () => {
   it('stores access keys in secureJsonData and the rest in jsonData, in grafana-aws-sdk’s shape', async () => {
     const last = renderSection(
