@@ -87,15 +87,15 @@ func TestReadEachYieldsWhatReadYields(t *testing.T) {
 		sort, order string
 		maxRows     int
 	}{
-		{"open range by time", clock.Add(-40 * time.Minute), clock, engine.Filters{}, engine.SortTime, engine.OrderDesc, 50_000},
-		{"closed range by bytes", clock.Add(-3 * time.Hour), clock.Add(-2 * time.Hour), engine.Filters{}, engine.SortBytes, engine.OrderDesc, 50_000},
-		{"closed range capped", clock.Add(-3 * time.Hour), clock.Add(-2 * time.Hour), engine.Filters{}, engine.SortPackets, engine.OrderAsc, 2_345},
-		{"open range capped", clock.Add(-time.Hour), clock, engine.Filters{Protocol: []uint8{tcp}}, engine.SortTime, engine.OrderDesc, 777},
+		{"open range by time", clock.Add(-20 * time.Minute), clock, engine.Filters{}, engine.SortTime, engine.OrderDesc, 50_000},
+		{"closed range by bytes", clock.Add(-3 * time.Hour), clock.Add(-150 * time.Minute), engine.Filters{}, engine.SortBytes, engine.OrderDesc, 50_000},
+		{"closed range capped", clock.Add(-3 * time.Hour), clock.Add(-2 * time.Hour), engine.Filters{}, engine.SortPackets, engine.OrderAsc, 1_234},
+		{"open range capped", clock.Add(-30 * time.Minute), clock, engine.Filters{Protocol: []uint8{tcp}}, engine.SortTime, engine.OrderDesc, 777},
 		// The cap is reached in the newest windows: the closed part is not read.
-		{"open range capped early", clock.Add(-time.Hour), clock, engine.Filters{}, engine.SortTime, engine.OrderDesc, 150},
-		{"open range ascending", clock.Add(-time.Hour), clock, engine.Filters{}, engine.SortTime, engine.OrderAsc, 50_000},
-		{"two ports", clock.Add(-3 * time.Hour), clock.Add(-time.Hour), engine.Filters{Port: []uint16{443, 53}}, engine.SortBytes, engine.OrderDesc, 50_000},
-		{"two ports capped", clock.Add(-3 * time.Hour), clock.Add(-time.Hour), engine.Filters{Port: []uint16{443, 53}}, engine.SortTime, engine.OrderAsc, 300},
+		{"open range capped early", clock.Add(-30 * time.Minute), clock, engine.Filters{}, engine.SortTime, engine.OrderDesc, 150},
+		{"open range ascending", clock.Add(-20 * time.Minute), clock, engine.Filters{}, engine.SortTime, engine.OrderAsc, 50_000},
+		{"two ports", clock.Add(-3 * time.Hour), clock.Add(-2 * time.Hour), engine.Filters{Port: []uint16{443, 53}}, engine.SortBytes, engine.OrderDesc, 50_000},
+		{"two ports capped", clock.Add(-3 * time.Hour), clock.Add(-2 * time.Hour), engine.Filters{Port: []uint16{443, 53}}, engine.SortTime, engine.OrderAsc, 300},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -202,13 +202,13 @@ func TestReadEachStopsAtEachsError(t *testing.T) {
 		at       int   // the page whose each fails
 		inFlight int64 // requests that may reach the server after the failing page was handed
 	}{
-		{"open range, first page", clock.Add(-time.Hour), clock, 1, 0},
+		{"open range, first page", clock.Add(-30 * time.Minute), clock, 1, 0},
 		// The newest windows page after page (2 pages), then the closed part's first page.
-		{"open range, third page", clock.Add(-time.Hour), clock, 3, 0},
-		{"open range, fifth page", clock.Add(-time.Hour), clock, 5, 3},
-		{"closed range, first page", clock.Add(-2 * time.Hour), clock.Add(-time.Hour), 1, 0},
+		{"open range, third page", clock.Add(-30 * time.Minute), clock, 3, 0},
+		{"open range, fifth page", clock.Add(-30 * time.Minute), clock, 5, 3},
+		{"closed range, first page", clock.Add(-2 * time.Hour), clock.Add(-90 * time.Minute), 1, 0},
 		// The first page alone, then a wave of 4: the read stops inside the wave.
-		{"closed range, third page", clock.Add(-2 * time.Hour), clock.Add(-time.Hour), 3, 3},
+		{"closed range, third page", clock.Add(-2 * time.Hour), clock.Add(-90 * time.Minute), 3, 3},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			for _, name := range []string{"paged", "whole"} {
