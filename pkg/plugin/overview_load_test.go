@@ -22,19 +22,9 @@ import (
 // depends on timing, so the dashboard is loaded several times.
 func TestOverviewFirstLoadAsksEachAnswerOnce(t *testing.T) {
 	o := overviewQueries(t)
-	cfg := provSimulatorConfig(t)
 	clock := newClock(testNow)
-	cfg.Now, cfg.Log, cfg.Token = clock.Now, discard{}, testToken
-	sim := simulator.New(cfg)
-	var mu sync.Mutex
-	var urls []string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		urls = append(urls, r.URL.RequestURI())
-		mu.Unlock()
-		sim.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
+	rec := recordOverviewSimulator(t, clock)
+	srv := rec.srv
 	jsonData := provFlowsDatasource(t).JSONData
 
 	// Each request alone, on a data source of its own.
@@ -47,14 +37,10 @@ func TestOverviewFirstLoadAsksEachAnswerOnce(t *testing.T) {
 	}
 
 	for load := range 3 {
-		mu.Lock()
-		urls = nil
-		mu.Unlock()
+		rec.take()
 		ds := newTestDatasource(t, srv.URL, testToken, jsonData, clock.Now)
 		got := o.load(ds)
-		mu.Lock()
-		asked := slices.Clone(urls)
-		mu.Unlock()
+		asked := rec.take()
 		if len(got) != len(alone) {
 			t.Fatalf("load %d: %d answers, alone %d", load, len(got), len(alone))
 		}
@@ -112,4 +98,37 @@ func listOf(raw string) (path, params string, limit int) {
 		}
 	}
 	return u.Path, q.Encode(), limit
+}
+
+// urlRecorder is the simulator as docker-compose.yml runs it (the provisioned data source's
+// settings), on a test clock, recording every URL it is asked.
+type urlRecorder struct {
+	srv  *httptest.Server
+	mu   sync.Mutex
+	urls []string
+}
+
+func recordOverviewSimulator(tb testing.TB, c *clock) *urlRecorder {
+	tb.Helper()
+	cfg := provSimulatorConfig(tb)
+	cfg.Now, cfg.Log, cfg.Token = c.Now, discard{}, testToken
+	sim := simulator.New(cfg)
+	rec := &urlRecorder{}
+	rec.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec.mu.Lock()
+		rec.urls = append(rec.urls, r.URL.RequestURI())
+		rec.mu.Unlock()
+		sim.ServeHTTP(w, r)
+	}))
+	tb.Cleanup(rec.srv.Close)
+	return rec
+}
+
+// take returns the URLs asked since the last take.
+func (r *urlRecorder) take() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	urls := r.urls
+	r.urls = nil
+	return urls
 }

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"regexp"
 	"runtime"
@@ -275,25 +273,15 @@ func startPeak() func() uint64 {
 func BenchmarkOverviewFirstLoad(b *testing.B) {
 	o := overviewQueries(b)
 	for range b.N {
-		cfg := provSimulatorConfig(b)
 		c := newClock(testNow)
-		cfg.Now, cfg.Log, cfg.Token = c.Now, discard{}, testToken
-		sim := simulator.New(cfg)
-		var mu sync.Mutex
-		var urls []string
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			mu.Lock()
-			urls = append(urls, r.URL.RequestURI())
-			mu.Unlock()
-			sim.ServeHTTP(w, r)
-		}))
-		ds := newTestDatasource(b, srv.URL, testToken, provFlowsDatasource(b).JSONData, c.Now)
+		rec := recordOverviewSimulator(b, c)
+		ds := newTestDatasource(b, rec.srv.URL, testToken, provFlowsDatasource(b).JSONData, c.Now)
 		for ref, r := range o.load(ds) {
 			if r.Error != nil {
 				b.Errorf("%s: %v", ref, r.Error)
 			}
 		}
-		srv.Close()
+		urls := rec.take()
 		distinct := map[string]bool{}
 		for _, u := range urls {
 			distinct[u] = true
