@@ -382,6 +382,7 @@ type provVariable struct {
 	Name       string          `json:"name"`
 	Type       string          `json:"type"`
 	Query      json.RawMessage `json:"query"`
+	Regex      string          `json:"regex"`
 	Datasource *provDSRef      `json:"datasource"`
 	Multi      bool            `json:"multi"`
 	IncludeAll bool            `json:"includeAll"`
