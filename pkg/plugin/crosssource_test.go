@@ -1,7 +1,6 @@
 package plugin
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -43,17 +42,10 @@ func newCrossSources(t *testing.T) *crossSources {
 	e := newEnv(t, simulator.Config{FlowsPerMinute: 30, Idle: crossIdle})
 	mk := func(jsonData map[string]any, secure map[string]string) *Datasource {
 		raw, _ := json.Marshal(jsonData)
-		inst, err := New(testSources)(context.Background(), backend.DataSourceInstanceSettings{
+		return newInstance(t, backend.DataSourceInstanceSettings{
 			UID: "cross-" + fmt.Sprint(jsonData["source"]), Name: "cross", Type: "flowlens-flows-datasource",
 			URL: e.srv.URL, JSONData: raw, DecryptedSecureJSONData: secure,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ds := inst.(*Datasource)
-		ds.now = e.clock.Now
-		t.Cleanup(ds.Dispose)
-		return ds
+		}, e.clock.Now)
 	}
 	return &crossSources{
 		env:   e,

@@ -69,16 +69,23 @@ func (e *env) datasource(t testing.TB, jsonData map[string]any) *Datasource {
 func newTestDatasource(t testing.TB, url, token string, jsonData map[string]any, now func() time.Time) *Datasource {
 	t.Helper()
 	raw, _ := json.Marshal(jsonData)
-	inst, err := New(testSources)(context.Background(), backend.DataSourceInstanceSettings{
+	return newInstance(t, backend.DataSourceInstanceSettings{
 		UID:                     "flows-test",
 		Name:                    "Flows API",
 		Type:                    "flowlens-flows-datasource",
 		URL:                     url,
 		JSONData:                raw,
 		DecryptedSecureJSONData: map[string]string{"apiToken": token},
-	})
+	}, now)
+}
+
+// newInstance makes a data source instance as Grafana would from settings, on the test clock,
+// disposed when the test ends.
+func newInstance(t testing.TB, settings backend.DataSourceInstanceSettings, now func() time.Time) *Datasource {
+	t.Helper()
+	inst, err := New(testSources)(context.Background(), settings)
 	if err != nil {
-		t.Fatalf("New: %v", err)
+		t.Fatalf("New %s (%s): %v", settings.Name, settings.JSONData, err)
 	}
 	ds := inst.(*Datasource)
 	ds.now = now

@@ -114,15 +114,9 @@ func TestProvisionedTrustgridAndHuaweiCFW(t *testing.T) {
 				secure[key] = def
 			}
 			raw, _ := json.Marshal(d.JSONData)
-			inst, err := New(testSources)(context.Background(), backend.DataSourceInstanceSettings{
+			ds := newInstance(t, backend.DataSourceInstanceSettings{
 				UID: d.UID, Name: d.Name, Type: d.Type, URL: e.srv.URL, JSONData: raw, DecryptedSecureJSONData: secure,
-			})
-			if err != nil {
-				t.Fatalf("%s: the backend rejects the provisioned %s settings: %v", f, source, err)
-			}
-			ds := inst.(*Datasource)
-			ds.now = e.clock.Now
-			t.Cleanup(ds.Dispose)
+			}, e.clock.Now)
 			res, err := ds.CheckHealth(context.Background(), &backend.CheckHealthRequest{})
 			if err != nil || res.Status != backend.HealthStatusOk {
 				t.Fatalf("%s: Save & test of %s: %v %+v", f, d.Name, err, res)
