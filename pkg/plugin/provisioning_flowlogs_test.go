@@ -15,6 +15,7 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
+	"gopkg.in/yaml.v3"
 
 	"github.com/flowlens/flows-datasource/pkg/engine"
 	"github.com/flowlens/flows-datasource/pkg/simulator"
@@ -233,6 +234,60 @@ func TestProvisionedTrustgridAndHuaweiCFW(t *testing.T) {
 	for uid := range dsByUID {
 		if !ruled[uid] {
 			t.Errorf("no provisioned alert rule on %s", uid)
+		}
+	}
+}
+
+// TestCatalogReadmeProvisioningLoads: the provisioning example in the catalog README
+// (src/README.md) names one data source of every source, and each loads as written: Grafana
+// would create it and the backend accepts its settings, with any value for the secrets the
+// example takes from the environment.
+func TestCatalogReadmeProvisioningLoads(t *testing.T) {
+	readme := string(provRead(t, "src/README.md"))
+	_, after, found := strings.Cut(readme, "## Provisioning\n")
+	block, _, closed := strings.Cut(after, "\n```\n")
+	yamlText, isYAML := strings.CutPrefix(strings.TrimLeft(block, "\n"), "```yaml\n")
+	if !found || !closed || !isYAML {
+		t.Fatal("src/README.md: no ```yaml block under ## Provisioning")
+	}
+	var file struct {
+		APIVersion  int              `yaml:"apiVersion"`
+		Datasources []provDatasource `yaml:"datasources"`
+	}
+	if err := yaml.Unmarshal([]byte(yamlText), &file); err != nil {
+		t.Fatalf("src/README.md provisioning example: %v", err)
+	}
+	if file.APIVersion != 1 {
+		t.Errorf("apiVersion %d, want 1", file.APIVersion)
+	}
+	shown := map[string]bool{}
+	for _, d := range file.Datasources {
+		source, _ := d.JSONData["source"].(string)
+		shown[source] = true
+		if d.Type != provPlugin(t).ID {
+			t.Errorf("%s: type %q", d.Name, d.Type)
+		}
+		secure := map[string]string{}
+		for k, v := range d.SecureJSONData {
+			if !strings.HasPrefix(v, "$") {
+				t.Errorf("%s: secureJsonData.%s is a literal; the example should take secrets from the environment", d.Name, k)
+			}
+			secure[k] = "example-secret"
+		}
+		raw, _ := json.Marshal(d.JSONData)
+		ds := newInstance(t, backend.DataSourceInstanceSettings{
+			UID: "readme", Name: d.Name, Type: d.Type, URL: d.URL, JSONData: raw, DecryptedSecureJSONData: secure,
+			BasicAuthEnabled: d.BasicAuth, BasicAuthUser: d.BasicAuthUser,
+		}, time.Now)
+		// Settings errors are kept for Save & test and every query rather than failing the
+		// instance, so they are read here.
+		if ds.settingsErr != nil {
+			t.Errorf("%s: the backend rejects the example's settings: %v", d.Name, ds.settingsErr)
+		}
+	}
+	for _, source := range []string{"flowsapi", "calico", "awsFlowLogs", "trustgrid", "huaweiCfw"} {
+		if !shown[source] {
+			t.Errorf("the provisioning example has no data source with jsonData.source %s", source)
 		}
 	}
 }

@@ -108,6 +108,8 @@ type provDatasource struct {
 	UID            string            `yaml:"uid"`
 	Type           string            `yaml:"type"`
 	URL            string            `yaml:"url"`
+	BasicAuth      bool              `yaml:"basicAuth"`
+	BasicAuthUser  string            `yaml:"basicAuthUser"`
 	OrgID          int               `yaml:"orgId"`
 	JSONData       map[string]any    `yaml:"jsonData"`
 	SecureJSONData map[string]string `yaml:"secureJsonData"`
