@@ -517,6 +517,24 @@ type provDashboardVars struct {
 	multi  map[string][]string // multi-value query variables
 }
 
+// provFixedVars are the values of a dashboard's variables that need no data: the data source
+// variable at dsUID, text boxes and constants at their defaults, and a 1 m interval. Query
+// variables are the caller's to set.
+func provFixedVars(d provDashboard, dsUID string) provDashboardVars {
+	vars := provDashboardVars{single: map[string]string{"__interval": "1m", "__interval_ms": "60000"}, multi: map[string][]string{}}
+	for _, v := range d.Templating.List {
+		switch v.Type {
+		case "datasource":
+			vars.single[v.Name] = dsUID
+		case "textbox", "constant":
+			var def string
+			_ = json.Unmarshal(v.Query, &def)
+			vars.single[v.Name] = def
+		}
+	}
+	return vars
+}
+
 // varRef matches $name, ${name}, ${name:format} and [[name]].
 var provVarRef = regexp.MustCompile(`\$\{([A-Za-z0-9_.]+)(?::[^}]*)?\}|\$([A-Za-z0-9_]+)|\[\[([A-Za-z0-9_]+)(?::[^\]]*)?\]\]`)
 
@@ -1012,15 +1030,9 @@ func TestProvisionedPanelQueriesReturnData(t *testing.T) {
 	for _, scenario := range []string{"all", "selected"} {
 		for _, uid := range slices.Sorted(maps.Keys(dashboards)) {
 			d := dashboards[uid]
-			vars := provDashboardVars{single: map[string]string{}, multi: map[string][]string{}}
+			vars := provFixedVars(d, dsUID)
 			for _, v := range d.Templating.List {
 				switch v.Type {
-				case "datasource":
-					vars.single[v.Name] = dsUID
-				case "textbox", "constant":
-					var def string
-					_ = json.Unmarshal(v.Query, &def)
-					vars.single[v.Name] = def
 				case "query":
 					vals, ok := selection[v.Name]
 					if !ok {
@@ -1036,7 +1048,6 @@ func TestProvisionedPanelQueriesReturnData(t *testing.T) {
 					}
 				}
 			}
-			vars.single["__interval"], vars.single["__interval_ms"] = "1m", "60000"
 
 			for _, p := range d.panels() {
 				t.Run(fmt.Sprintf("%s/%s/panel %d %s", scenario, uid, p.ID, p.Title), func(t *testing.T) {

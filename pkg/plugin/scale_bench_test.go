@@ -311,16 +311,10 @@ func overviewQueries(t testing.TB) overview {
 	if !ok {
 		t.Fatal("no flows-overview dashboard")
 	}
-	vars := provDashboardVars{single: map[string]string{"__interval": "1m", "__interval_ms": "60000"}, multi: map[string][]string{}}
+	vars := provFixedVars(d, dsUID)
 	var o overview
 	for _, v := range d.Templating.List {
 		switch v.Type {
-		case "datasource":
-			vars.single[v.Name] = dsUID
-		case "textbox", "constant":
-			var def string
-			_ = json.Unmarshal(v.Query, &def)
-			vars.single[v.Name] = def
 		case "query":
 			vars.multi[v.Name] = nil // All: no filter
 			var q map[string]any

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -145,18 +146,7 @@ func (s *share) do(ctx context.Context, a ask, fetch func() (*answer, error)) (r
 		// Kept before the flight is forgotten, so a caller arriving now finds one or the other.
 		stored = s.store(&kept{ask: a, res: f.res, seq: f.seq, made: now, expires: s.now().Add(cacheTTL), rows: -1})
 	}
-	fs := s.flights[a.family]
-	for i := range fs {
-		if fs[i] == f {
-			fs = append(fs[:i], fs[i+1:]...)
-			break
-		}
-	}
-	if len(fs) == 0 {
-		delete(s.flights, a.family)
-	} else {
-		s.flights[a.family] = fs
-	}
+	removeFromFamily(s.flights, a.family, f)
 	own = f.err == nil && !stored && !f.joined
 	s.mu.Unlock()
 	close(f.done)
@@ -311,18 +301,7 @@ func (s *share) store(k *kept) bool {
 
 func (s *share) remove(el *list.Element) {
 	k := s.lru.Remove(el).(*kept)
-	els := s.byFamily[k.family]
-	for i := range els {
-		if els[i] == el {
-			els = append(els[:i], els[i+1:]...)
-			break
-		}
-	}
-	if len(els) == 0 {
-		delete(s.byFamily, k.family)
-	} else {
-		s.byFamily[k.family] = els
-	}
+	removeFromFamily(s.byFamily, k.family, el)
 	s.size -= k.res.size
 	if !k.closed {
 		s.shortSize -= k.res.size
@@ -380,4 +359,18 @@ func firstOf(p *FlowPage, n, asked int) *FlowPage {
 		view.Limit = min(p.Limit, n)
 	}
 	return &view
+}
+
+// removeFromFamily takes v out of its family's list, and the family out of m once it is empty,
+// so that the maps hold no empty lists.
+func removeFromFamily[V comparable](m map[string][]V, family string, v V) {
+	vs := m[family]
+	if i := slices.Index(vs, v); i >= 0 {
+		vs = slices.Delete(vs, i, i+1)
+	}
+	if len(vs) == 0 {
+		delete(m, family)
+	} else {
+		m[family] = vs
+	}
 }
